@@ -1,0 +1,193 @@
+"""Settings: one TOML file plus environment variables. Secrets come only from the environment.
+
+Validation errors name the key and the reason (`ConfigError: ingest.timeout_s: must be > 0`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# Keys that look like secrets are refused in the file: they belong in the environment.
+_SECRET_WORDS = ("token", "secret", "password")
+ENV_PREFIX = "STORYWATCH_"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the offending key and the reason in its message."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestSettings(_Section):
+    contact: str = Field(default="", description="contact (URL or e-mail) sent in the User-Agent")
+    allow_private_sources: bool = False
+    # Hosts allowed despite resolving to private addresses (e.g. "127.0.0.1" for a local feed server).
+    allowed_private_hosts: tuple[str, ...] = ()
+    max_body_bytes: Annotated[int, Field(gt=0)] = 10_000_000
+    timeout_s: Annotated[float, Field(gt=0)] = 20.0
+    connect_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    per_host_concurrency: Annotated[int, Field(ge=1)] = 2
+    politeness_delay_s: Annotated[float, Field(ge=0)] = 1.0
+    total_concurrency: Annotated[int, Field(ge=1)] = 64
+    poll_interval_s: Annotated[int, Field(ge=10)] = 900
+    backoff_max_s: Annotated[int, Field(ge=10)] = 6 * 3600
+    disable_after_failures: Annotated[int, Field(ge=1)] = 10
+    # How many entries of a new source's first poll to announce; the rest are stored silently.
+    backfill: Annotated[int, Field(ge=0)] = 0
+
+
+class SourceSettings(_Section):
+    url: str
+    title: str = ""
+    poll_interval_s: Annotated[int, Field(ge=10)] | None = None
+
+
+class TopicSettings(_Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    name: str = ""
+    query: str
+    sources: tuple[str, ...] = ()
+    description: str = ""
+
+
+class EngineSettings(_Section):
+    model: Literal["auto", "none", "wordllama"] = "auto"
+
+
+class DigestSettings(_Section):
+    # A digest missed while the bot was down is sent at start if it is at most this old.
+    grace_hours: Annotated[float, Field(ge=0)] = 12.0
+    max_developments: Annotated[int, Field(ge=1)] = 15
+
+
+class SlackSettings(_Section):
+    enabled: bool = False
+    mode: Literal["socket", "http"] = "socket"
+    port: Annotated[int, Field(ge=1, le=65535)] = 3000
+    path: str = "/slack/events"
+    api_url: str = "https://slack.com/api/"
+    command: str = "/story"
+
+
+class DiscordSettings(_Section):
+    enabled: bool = False
+    test_guild: int | None = None
+    admin_role: str | None = None
+
+
+class Settings(_Section):
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("storywatch")))
+    database_url: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    admins: tuple[str, ...] = ()
+    ingest: IngestSettings = IngestSettings()
+    engine: EngineSettings = EngineSettings()
+    digest: DigestSettings = DigestSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
+    sources: tuple[SourceSettings, ...] = ()
+    topics: tuple[TopicSettings, ...] = ()
+
+    @field_validator("topics")
+    @classmethod
+    def _unique_topics(cls, topics: tuple[TopicSettings, ...]) -> tuple[TopicSettings, ...]:
+        seen: set[str] = set()
+        for topic in topics:
+            if topic.id in seen:
+                raise ValueError(f"topic id {topic.id!r} appears twice")
+            seen.add(topic.id)
+        return topics
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'storywatch.sqlite'}"
+
+
+class Secrets(BaseModel):
+    """Read from the environment only; never from the TOML file, never logged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    discord_token: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Secrets:
+        env = os.environ if env is None else env
+        return cls(**{name: env.get(name.upper()) or None for name in cls.model_fields})
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (if any), then apply STORYWATCH_* environment overrides."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such configuration file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        _refuse_secrets(raw, prefix="")
+    for key, value in env.items():
+        if key.startswith(ENV_PREFIX) and value:
+            _apply_env(raw, key[len(ENV_PREFIX) :].lower().split("__"), value)
+    return settings_from_mapping(raw, origin=str(path) if path else "settings")
+
+
+def settings_from_mapping(raw: Mapping[str, Any], origin: str = "settings") -> Settings:
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None
+
+
+def _refuse_secrets(node: Mapping[str, Any], prefix: str) -> None:
+    for key, value in node.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            _refuse_secrets(value, prefix=f"{dotted}.")
+        elif any(word in key.lower() for word in _SECRET_WORDS):
+            raise ConfigError(
+                f"{dotted}: secrets are read from the environment only "
+                f"(set {key.upper() if '.' not in dotted else dotted.replace('.', '_').upper()} instead)"
+            )
+        elif key == "database_url" and isinstance(value, str) and "@" in value and ":" in value.split("@")[0]:
+            raise ConfigError(f"{dotted}: holds a password; set STORYWATCH_DATABASE_URL in the environment")
+
+
+def _apply_env(raw: dict[str, Any], path: list[str], value: str) -> None:
+    node = raw
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return
+        node = child
+    node[path[-1]] = value
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        reason = error["msg"]
+        if error["type"] == "extra_forbidden":
+            reason = "unknown key"
+        lines.append(f"{key}: {reason}")
+    return f"{origin}: " + "; ".join(lines)

@@ -1,0 +1,24 @@
+"""Shared fixtures: where ../shared is, and the database fixtures (SQLite always, PostgreSQL when a server runs)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.fixtures_db"]
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("STORYWATCH_SHARED", ROOT.parent / "shared"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared, beside every developer's checkout and CI's; a user's clone has none."""
+    if not SHARED.is_dir():
+        if IN_CI:
+            pytest.fail(f"CI must have the shared data folder at {SHARED}")
+        pytest.skip(f"needs the shared data folder at {SHARED} (absent outside developer and CI machines)")
+    return SHARED

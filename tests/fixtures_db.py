@@ -1,0 +1,1 @@
+"""Database fixtures; the store work fills this in."""
