@@ -1,0 +1,23 @@
+"""Alembic environment: always online, on the connection bot.store.migrate hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from bot.store.schema import include_object, metadata
+
+connection = context.config.attributes.get("connection")
+if not isinstance(connection, Connection):
+    raise RuntimeError("run migrations via bot.store.migrate (storywatch db upgrade), not the alembic CLI")
+
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+    include_object=include_object,
+)
+with context.begin_transaction():
+    context.run_migrations()

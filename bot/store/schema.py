@@ -1,0 +1,238 @@
+"""The tables, as SQLAlchemy Core metadata. Migrations create them; queries import them from here.
+
+Full-text search objects are dialect-specific and live only in the migrations: on SQLite an FTS5
+external-content table `articles_fts` kept in sync by triggers, on PostgreSQL a generated tsvector
+column `articles.search_vector` with a GIN index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+
+from bot.store.types import BigId, UTCDateTime
+
+# Named constraints let Alembic alter them later on SQLite (batch mode) and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("site_url", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("poll_interval_s", Integer, nullable=False, server_default=text("900")),
+    Column("next_poll_at", UTCDateTime),
+    Column("last_polled_at", UTCDateTime),
+    Column("last_ok_at", UTCDateTime),
+    Column("consecutive_failures", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("disabled_at", UTCDateTime),
+    Column("disabled_reason", Text),
+    Column("primed", Boolean(create_constraint=False), nullable=False, server_default=false()),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("lease_owner", Text),
+    Column("lease_until", UTCDateTime),
+    Index("ix_sources_next_poll_at", "next_poll_at"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("published", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("language", String(16), nullable=False, server_default=""),
+    Column("source_id", BigId, ForeignKey("sources.id", ondelete="SET NULL")),
+    # Signed 64-bit simhash of title + text (see bot.store.fingerprint).
+    Column("fingerprint", BigInteger),
+    Column("original_id", BigId, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("item_key", Text, nullable=False, server_default=""),
+    Index("ix_articles_published", "published"),
+    Index("ix_articles_fetched_at", "fetched_at"),
+    Index("ix_articles_source_id", "source_id"),
+    Index("ix_articles_original_id", "original_id"),
+    sqlite_autoincrement=True,
+)
+
+source_items = Table(
+    "source_items",
+    metadata,
+    Column("source_id", BigId, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("item_key", Text, nullable=False),
+    Column("article_id", BigId, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source_id", "item_key"),
+    Index("ix_source_items_article_id", "article_id"),
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("query", Text, nullable=False),
+    Column("sources", JSON, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("created_by", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("topic_id", String(64), ForeignKey("topics.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("development_count", Integer, nullable=False, server_default=text("0")),
+    Column("key_terms", JSON, nullable=False),
+    Index("ix_stories_topic_id_last_seen", "topic_id", "last_seen"),
+    sqlite_autoincrement=True,
+)
+
+developments = Table(
+    "developments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("topic_id", String(64), ForeignKey("topics.id", ondelete="CASCADE"), nullable=False),
+    Column("story_id", BigId, ForeignKey("stories.id", ondelete="SET NULL")),
+    Column("headline", Text, nullable=False, server_default=""),
+    Column("what_is_new", Text, nullable=False, server_default=""),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("article_count", Integer, nullable=False, server_default=text("0")),
+    Column("source_count", Integer, nullable=False, server_default=text("0")),
+    Column("representative_article_id", BigId, ForeignKey("articles.id", ondelete="SET NULL")),
+    Index("ix_developments_topic_id_last_seen", "topic_id", "last_seen"),
+    Index("ix_developments_story_id", "story_id"),
+    sqlite_autoincrement=True,
+)
+
+development_articles = Table(
+    "development_articles",
+    metadata,
+    Column("development_id", BigId, ForeignKey("developments.id", ondelete="CASCADE"), nullable=False),
+    Column("article_id", BigId, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Column("new_development", Boolean(create_constraint=False), nullable=False, server_default=false()),
+    PrimaryKeyConstraint("development_id", "article_id"),
+    Index("ix_development_articles_article_id", "article_id"),
+)
+
+engine_state = Table(
+    "engine_state",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("thread", Text),
+    Column("topic_id", String(64), ForeignKey("topics.id", ondelete="CASCADE"), nullable=False),
+    Column("mode", String(16), nullable=False, server_default="instant"),
+    Column("digest_at", String(5), nullable=False, server_default="08:00"),
+    Column("timezone", Text, nullable=False, server_default="UTC"),
+    Column("min_sources", Integer, nullable=False, server_default=text("1")),
+    Column("threaded", Boolean(create_constraint=False), nullable=False, server_default=false()),
+    Column("paused_reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "workspace", "channel", "topic_id"),
+    CheckConstraint("mode IN ('instant', 'digest', 'both')", name="mode"),
+    Index("ix_subscriptions_topic_id", "topic_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("idempotency_key", Text, nullable=False, unique=True),
+    Column("platform", String(16), nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("thread", Text),
+    Column("kind", String(16), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("development_id", BigId, ForeignKey("developments.id", ondelete="SET NULL")),
+    Column("subscription_id", BigId, ForeignKey("subscriptions.id", ondelete="SET NULL")),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("lease_owner", Text),
+    Column("lease_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("receipt", Text),
+    Column("last_error", Text),
+    CheckConstraint("kind IN ('alert', 'digest')", name="kind"),
+    CheckConstraint("status IN ('pending', 'sent', 'dead')", name="status"),
+    Index("ix_outbox_status_not_before", "status", "not_before"),
+    Index("ix_outbox_development_id", "development_id"),
+)
+
+job_state = Table(
+    "job_state",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("value", Text),
+    Column("lease_owner", Text),
+    Column("lease_until", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Full-text search objects made by raw DDL in the migrations; schema comparison must skip them.
+SEARCH_OBJECT_NAMES = frozenset(
+    {
+        "articles_fts",
+        "articles_fts_data",
+        "articles_fts_idx",
+        "articles_fts_docsize",
+        "articles_fts_config",
+        "search_vector",
+        "ix_articles_search_vector",
+    }
+)
+
+
+def include_object(_obj: object, name: str | None, _type: str, _reflected: bool, _compare_to: object) -> bool:
+    """Alembic `include_object` hook: compare everything except the full-text search objects."""
+    return name not in SEARCH_OBJECT_NAMES
