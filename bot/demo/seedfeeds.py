@@ -250,7 +250,7 @@ def _child(parent: minidom.Element, local_name: str) -> minidom.Element | None:
 
 
 def _text_of(element: minidom.Element) -> str:
-    return "".join(n.data for n in element.childNodes if isinstance(n, minidom.Text | minidom.CDATASection))
+    return "".join(n.data for n in element.childNodes if isinstance(n, minidom.Text))
 
 
 def _remove_with_indent(parent: minidom.Element, node: minidom.Element) -> str | None:
