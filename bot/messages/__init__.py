@@ -1,6 +1,6 @@
 """Messages out: limits of a platform, splitting by them, and the alert and digest builders."""
 
-from bot.messages.alerts import MUTE_STORY, OPEN_TIMELINE, OPEN_TOPIC_TIMELINE, build_alert
+from bot.messages.alerts import MUTE_STORY, OPEN_TIMELINE, OPEN_TOPIC_TIMELINE, UNMUTE_STORY, build_alert
 from bot.messages.capabilities import Capabilities, utf16_len
 from bot.messages.delivery import DeliveryError, DeliveryErrorKind, Receipt
 from bot.messages.digests import build_digest
@@ -12,6 +12,7 @@ __all__ = [
     "MUTE_STORY",
     "OPEN_TIMELINE",
     "OPEN_TOPIC_TIMELINE",
+    "UNMUTE_STORY",
     "Capabilities",
     "DeliveryError",
     "DeliveryErrorKind",

@@ -14,6 +14,7 @@ LABEL_CAP = 80
 MAX_SOURCE_LINKS = 5
 
 MUTE_STORY = "mute_story"
+UNMUTE_STORY = "unmute_story"
 OPEN_TIMELINE = "open_timeline"
 OPEN_TOPIC_TIMELINE = "open_topic_timeline"
 

@@ -1,0 +1,23 @@
+"""Slash commands, platform-neutral: one grammar, one dispatcher, handlers that return their reply."""
+
+from bot.commands.dispatch import command_for_button, handle, help_reply
+from bot.commands.grammar import parse
+from bot.commands.request import AccessPolicy, CommandError, CommandRequest, UsageError
+from bot.commands.services import CommandServices, StoryDetails, Timeline
+from bot.commands.syntax import SPECS, Command
+
+__all__ = [
+    "SPECS",
+    "AccessPolicy",
+    "Command",
+    "CommandError",
+    "CommandRequest",
+    "CommandServices",
+    "StoryDetails",
+    "Timeline",
+    "UsageError",
+    "command_for_button",
+    "handle",
+    "help_reply",
+    "parse",
+]
