@@ -54,6 +54,7 @@ class _XmlTemplate:
         root = self._doc.documentElement
         if root is None:
             raise SeedError("empty XML document")
+        self._root = root
         if feed_format == "rss":
             channel = _child(root, "channel")
             if channel is None:
@@ -70,8 +71,11 @@ class _XmlTemplate:
                 guid_node = _child(node, id_tag)
                 if guid_node is None:
                     raise SeedError(f"an <{entry_tag}> has no <{id_tag}>")
+                guid = _text_of(guid_node)
+                if guid in self.fragments:
+                    raise SeedError(f"guid {guid!r} appears twice")
                 indent = _remove_with_indent(self._container, node) or indent
-                self.fragments[_text_of(guid_node)] = node.toxml()
+                self.fragments[guid] = node.toxml()
         self._indent = indent
         anchor = self._doc.createComment(_PLACEHOLDER)
         closing = self._container.lastChild
@@ -89,9 +93,8 @@ class _XmlTemplate:
             self._date.removeChild(node)
         self._date.appendChild(self._doc.createTextNode(stamp))
         self._self_link.setAttribute("href", self_url)
-        root = self._doc.documentElement
-        assert root is not None
-        head, tail = root.toxml().split(f"<!--{_PLACEHOLDER}-->")
+        # The shared template is edited in place: rendering never awaits, so no two renderings interleave.
+        head, tail = self._root.toxml().split(f"<!--{_PLACEHOLDER}-->")
         body = "".join(self._indent + fragment for fragment in fragments)
         return f'<?xml version="1.0" encoding="utf-8"?>\n{head.rstrip()}{body}{tail}\n'.encode()
 
@@ -105,7 +108,8 @@ class _XmlTemplate:
         return created
 
     def _add_self_link(self, media_type: str, anchor: minidom.Comment) -> minidom.Element:
-        # RSS files declare xmlns:atom on <rss>; the self link is the Atom element either way.
+        if self._format == "rss" and not self._root.hasAttribute("xmlns:atom"):
+            self._root.setAttribute("xmlns:atom", ATOM_NS)
         link = self._doc.createElementNS(ATOM_NS, "atom:link" if self._format == "rss" else "link")
         link.setAttribute("href", "")
         link.setAttribute("rel", "self")
