@@ -1,0 +1,272 @@
+"""Articles: batched saving with de-duplication (seen item, same URL, syndicated copy) and reading back.
+
+`save_articles` is on ingest's hot path: a whole feed's entries are checked and written in one
+transaction with a handful of set-based statements, never a statement or a commit per entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import Article
+from bot.store.db import Db, reading, writing
+from bot.store.fingerprint import BAND_BITS, SYNDICATION_MAX_DISTANCE, article_fingerprint, bands, hamming
+from bot.store.schema import articles, source_items, sources
+from bot.store.sql import chunks, upsert_insert
+
+SYNDICATION_WINDOW_DAYS = 3
+# Above this many characters, fingerprinting a batch moves off the event loop.
+_THREAD_FINGERPRINT_CHARS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What a batch did: counts, the inserted articles (with ids), and existing articles now also seen here.
+
+    `new` counts inserted originals, `syndicated` inserted copies of another outlet's article,
+    `duplicate` entries not inserted (item already seen from this source, or URL already stored).
+    """
+
+    new: int = 0
+    duplicate: int = 0
+    syndicated: int = 0
+    saved: tuple[Article, ...] = ()
+    linked_article_ids: tuple[int, ...] = ()
+
+
+def article_from_row(row: Row[Any]) -> Article:
+    mapping = row._mapping
+    return Article(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        text=row.text,
+        published=row.published,
+        fetched_at=row.fetched_at,
+        language=row.language,
+        source_id=row.source_id if row.source_id is not None else 0,
+        item_key=row.item_key,
+        source_name=mapping.get("source_name") or "",
+        original_id=row.original_id,
+    )
+
+
+def articles_with_source_name() -> Any:
+    """SELECT articles.*, sources.title AS source_name (outer join: a source may have been removed)."""
+    return select(articles, sources.c.title.label("source_name")).join_from(
+        articles, sources, articles.c.source_id == sources.c.id, isouter=True
+    )
+
+
+async def get_article(db: Db, article_id: int) -> Article | None:
+    async with reading(db) as conn:
+        row = (await conn.execute(articles_with_source_name().where(articles.c.id == article_id))).first()
+        return article_from_row(row) if row else None
+
+
+async def get_articles(db: Db, article_ids: Sequence[int]) -> list[Article]:
+    """The articles with these ids, in the order asked (missing ids are left out)."""
+    found: dict[int, Article] = {}
+    async with reading(db) as conn:
+        for part in chunks(list(dict.fromkeys(article_ids))):
+            query = articles_with_source_name().where(articles.c.id.in_(part))
+            for row in await conn.execute(query):
+                found[row.id] = article_from_row(row)
+    return [found[i] for i in article_ids if i in found]
+
+
+async def get_article_by_url(db: Db, url: str) -> Article | None:
+    async with reading(db) as conn:
+        row = (await conn.execute(articles_with_source_name().where(articles.c.url == url))).first()
+        return article_from_row(row) if row else None
+
+
+async def article_source_ids(db: Db, article_ids: Sequence[int]) -> dict[int, set[int]]:
+    """For each article, every source that brought it (its seen-item rows)."""
+    result: dict[int, set[int]] = {i: set() for i in article_ids}
+    async with reading(db) as conn:
+        for part in chunks(list(result)):
+            query = select(source_items.c.article_id, source_items.c.source_id).where(
+                source_items.c.article_id.in_(part)
+            )
+            for row in await conn.execute(query):
+                result[row.article_id].add(row.source_id)
+    return result
+
+
+async def _fingerprints(batch: Sequence[Article]) -> list[int | None]:
+    def compute() -> list[int | None]:
+        return [article_fingerprint(a.title, a.text) for a in batch]
+
+    if sum(len(a.text) for a in batch) > _THREAD_FINGERPRINT_CHARS:
+        return await asyncio.to_thread(compute)
+    return compute()
+
+
+async def _seen_keys(conn: AsyncConnection, source_id: int, keys: Sequence[str]) -> set[str]:
+    seen: set[str] = set()
+    for part in chunks(keys):
+        query = select(source_items.c.item_key).where(
+            source_items.c.source_id == source_id, source_items.c.item_key.in_(part)
+        )
+        seen.update((await conn.execute(query)).scalars())
+    return seen
+
+
+async def _ids_by_url(conn: AsyncConnection, urls: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(list(urls)):
+        query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(part))
+        found.update({row.url: row.id for row in await conn.execute(query)})
+    return found
+
+
+async def _originals(
+    conn: AsyncConnection, source_id: int, prints: Sequence[int], since: datetime
+) -> list[int | None]:
+    """For each fingerprint, the original article it is a copy of (another source's, recent), or None."""
+    if not prints:
+        return []
+    # Pigeonhole: within 3 bits, two 64-bit prints agree on at least one of four 16-bit bands.
+    band_sets = [sorted({bands(p)[i] for p in prints}) for i in range(4)]
+    fp = articles.c.fingerprint
+    band_filters = [((fp.op(">>")(i * BAND_BITS)).op("&")(0xFFFF)).in_(band_sets[i]) for i in range(4)]
+    query = select(articles.c.id, articles.c.original_id, fp).where(
+        fp.is_not(None),
+        articles.c.fetched_at >= since,
+        or_(articles.c.source_id.is_(None), articles.c.source_id != source_id),
+        or_(*band_filters),
+    )
+    candidates = (await conn.execute(query)).all()
+    matches: list[int | None] = []
+    for value in prints:
+        best: tuple[int, int, int] | None = None
+        for cand in candidates:
+            distance = hamming(value, cand.fingerprint)
+            if distance <= SYNDICATION_MAX_DISTANCE:
+                # Link to the root original, so copies of copies all point at one article.
+                root = cand.original_id or cand.id
+                key = (distance, root, cand.id)
+                if best is None or key < best:
+                    best = key
+        matches.append(best[1] if best else None)
+    return matches
+
+
+async def save_articles(
+    db: Db,
+    source_id: int,
+    batch: Sequence[Article],
+    *,
+    now: datetime,
+    syndication_window_days: float = SYNDICATION_WINDOW_DAYS,
+) -> SaveResult:
+    """Store one source's entries, skipping those already seen, in one transaction.
+
+    An entry whose item key this source already delivered, or whose canonical URL is already stored,
+    is a duplicate (the latter also records that this source carried it). A new entry whose text is
+    within 3 simhash bits of a recent article from another source is stored as a syndicated copy
+    (original_id set). Articles without `fetched_at` get `now`.
+    """
+    unique: list[Article] = []
+    keys_in_batch: set[str] = set()
+    urls_in_batch: set[str] = set()
+    for article in batch:
+        key = article.item_key or article.url
+        if key in keys_in_batch or article.url in urls_in_batch:
+            continue
+        keys_in_batch.add(key)
+        urls_in_batch.add(article.url)
+        unique.append(
+            replace(article, item_key=key, source_id=source_id, fetched_at=article.fetched_at or now)
+        )
+    duplicates = len(batch) - len(unique)
+    if not unique:
+        return SaveResult(duplicate=duplicates)
+
+    async with writing(db) as conn:
+        seen = await _seen_keys(conn, source_id, [a.item_key for a in unique])
+        fresh = [a for a in unique if a.item_key not in seen]
+        duplicates += len(unique) - len(fresh)
+        existing = await _ids_by_url(conn, [a.url for a in fresh]) if fresh else {}
+        to_insert = [a for a in fresh if a.url not in existing]
+
+        prints = await _fingerprints(to_insert)
+        since = now - timedelta(days=syndication_window_days)
+        known = [p for p in prints if p is not None]
+        matched = iter(await _originals(conn, source_id, known, since))
+        originals = [next(matched) if p is not None else None for p in prints]
+
+        inserted: dict[str, int] = {}
+        if to_insert:
+            rows = [
+                {
+                    "url": a.url,
+                    "title": a.title,
+                    "text": a.text,
+                    "published": a.published,
+                    "fetched_at": a.fetched_at,
+                    "language": a.language,
+                    "source_id": source_id,
+                    "fingerprint": fp,
+                    "original_id": original,
+                    "item_key": a.item_key,
+                }
+                for a, fp, original in zip(to_insert, prints, originals, strict=True)
+            ]
+            stmt = (
+                upsert_insert(conn, articles)
+                .on_conflict_do_nothing(index_elements=[articles.c.url])
+                .returning(articles.c.url, articles.c.id)
+            )
+            result = await conn.execute(stmt, rows)
+            inserted = {row.url: row.id for row in result}
+            lost = [a.url for a in to_insert if a.url not in inserted]
+            if lost:
+                # Another worker stored these URLs between our check and our insert.
+                existing.update(await _ids_by_url(conn, lost))
+
+        already_here: set[int] = set()
+        linked_candidates = [existing[a.url] for a in fresh if a.url in existing]
+        for part in chunks(linked_candidates):
+            query = select(source_items.c.article_id).where(
+                and_(source_items.c.source_id == source_id, source_items.c.article_id.in_(part))
+            )
+            already_here.update((await conn.execute(query)).scalars())
+
+        item_rows = [
+            {
+                "source_id": source_id,
+                "item_key": a.item_key,
+                "article_id": inserted.get(a.url) or existing[a.url],
+                "first_seen": now,
+            }
+            for a in fresh
+            if a.url in inserted or a.url in existing
+        ]
+        if item_rows:
+            await conn.execute(upsert_insert(conn, source_items).on_conflict_do_nothing(), item_rows)
+
+    saved: list[Article] = []
+    syndicated = 0
+    for article, original in zip(to_insert, originals, strict=True):
+        article_id = inserted.get(article.url)
+        if article_id is None:
+            continue
+        saved.append(replace(article, id=article_id, original_id=original))
+        syndicated += original is not None
+    linked = tuple(dict.fromkeys(i for i in linked_candidates if i not in already_here))
+    return SaveResult(
+        new=len(saved) - syndicated,
+        duplicate=duplicates + (len(fresh) - len(saved)),
+        syndicated=syndicated,
+        saved=tuple(saved),
+        linked_article_ids=linked,
+    )
