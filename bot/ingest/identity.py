@@ -1,0 +1,101 @@
+"""Parsed entries -> Articles, each with a per-source item key that stays the same across polls.
+
+The key kind is chosen per feed document, as MonitoRSS does: guid when every entry has one and none
+repeats, else the canonical link under the same rule, else a hash of title and date. A kind that
+repeats inside one document cannot tell its entries apart, so it cannot be trusted across polls either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Literal
+
+from bot.ingest.feed import ParsedEntry, ParsedFeed
+from bot.ingest.normalise import (
+    absolute_url,
+    canonical_url,
+    clean_text,
+    clean_title,
+    is_http_url,
+    normalise_language,
+    normalise_published,
+)
+from bot.models import Article
+
+KeyKind = Literal["guid", "link", "hash"]
+# Keys longer than this are hashed, so they fit an indexed column.
+MAX_KEY_CHARS = 200
+_SNIPPET_TITLE_CHARS = 120
+
+
+def to_articles(parsed: ParsedFeed, source_id: int, source_name: str, fetched_at: datetime) -> list[Article]:
+    """One Article per usable entry (a title or a link), de-duplicated by item key, in feed order."""
+    links = [entry_url(entry, parsed) for entry in parsed.entries]
+    kind = choose_key_kind(parsed.entries, links)
+    articles: list[Article] = []
+    seen: set[str] = set()
+    for entry, url in zip(parsed.entries, links, strict=True):
+        text = clean_text(entry.content or entry.summary)
+        title = clean_title(entry.title) or clean_title(text, _SNIPPET_TITLE_CHARS)
+        if not title and not url:
+            continue
+        published, _ = normalise_published(entry.published, fetched_at)
+        key = item_key(kind, entry, url)
+        if key in seen:
+            continue
+        seen.add(key)
+        language = normalise_language(entry.language, parsed.language, text=f"{title}\n{text[:600]}")
+        articles.append(
+            Article(
+                url=url,
+                title=title,
+                text=text,
+                published=published,
+                source_id=source_id,
+                item_key=key,
+                language=language,
+                source_name=source_name,
+                fetched_at=fetched_at,
+            )
+        )
+    return articles
+
+
+def entry_url(entry: ParsedEntry, parsed: ParsedFeed) -> str:
+    """The entry's canonical http(s) URL, relative links resolved against the feed; "" when it has none."""
+    link = absolute_url(entry.link, parsed.link, parsed.base_url)
+    return canonical_url(link) if is_http_url(link) else ""
+
+
+def choose_key_kind(entries: Sequence[ParsedEntry], links: Sequence[str]) -> KeyKind:
+    """The first id kind every entry has and no two entries share."""
+    if _usable([entry.guid.strip() for entry in entries]):
+        return "guid"
+    if _usable(list(links)):
+        return "link"
+    return "hash"
+
+
+def item_key(kind: KeyKind, entry: ParsedEntry, url: str) -> str:
+    """The item key of one entry under the document's chosen kind, e.g. "guid:tag:example.com,2024:1"."""
+    makers: dict[KeyKind, Callable[[], str]] = {
+        "guid": lambda: entry.guid.strip(),
+        "link": lambda: url,
+        "hash": lambda: _digest(
+            clean_title(entry.title), entry.published.isoformat() if entry.published else ""
+        ),
+    }
+    value = makers[kind]()
+    if kind == "hash" or len(value) + len(kind) + 1 > MAX_KEY_CHARS:
+        return f"{kind}#{_digest(value)}" if kind != "hash" else f"hash:{value}"
+    return f"{kind}:{value}"
+
+
+def _usable(values: list[str]) -> bool:
+    return bool(values) and all(values) and len(set(values)) == len(values)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
