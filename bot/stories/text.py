@@ -1,0 +1,118 @@
+"""Text features shared by the query language and the story engine: folding, tokens, stems, entities."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Words (with inner apostrophes, dots of abbreviations, hyphens) and numbers (with separators).
+_TOKEN_RE = re.compile(r"[^\W_]+(?:[.'’&][^\W_]+)*\.?|\d+(?:[.,]\d+)*%?", re.UNICODE)
+_SENTENCE_END = frozenset(".!?:;")
+
+STOPWORDS = frozenset(
+    """a about above after again against all almost also am among an and another any are around as at
+    back be because been before being below between both but by can could did do does doing down during
+    each either else even ever every few for from further get gets got had has have having he her here
+    hers herself him himself his how however i if in into is it its itself just least less like made make
+    many may me might more most much must my myself near neither no nor not now of off on once one only or
+    other others our ours ourselves out over own per rather same say says said she should since so some
+    still such than that the their theirs them themselves then there these they this those though through
+    thus to too toward towards under until up upon us very via was we were what when where whether which
+    while who whom whose why will with within without would yet you your yours yourself yourselves
+    s t d ll m re ve new news report reports update updates live latest today yesterday tomorrow week
+    year years day days time times first last next two three four five six seven eight nine ten
+    mr mrs ms amid after over""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, so 'Señor' matches 'senor'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A light suffix stripper: plural, possessive, -ing/-ed/-ly and a final -e, so inflections meet."""
+    w = word.replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.strip("'.")
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith(("sses", "xes", "ches", "shes", "zzes")):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    for suffix in ("ingly", "edly", "ing", "ed", "ly"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+                w = w[:-1]
+            break
+    if w.endswith("e") and len(w) > 3:
+        w = w[:-1]
+    if w.endswith("y") and len(w) > 3:
+        w = w[:-1] + "i"
+    return w
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of a text: its surface form, folded form, stem and whether it reads as a name."""
+
+    surface: str
+    folded: str
+    stem: str
+    # Capitalised away from a sentence start, an acronym, or a number: the words that name things.
+    entity: bool
+    # Capitalisation carries no signal (sentence start, or a Title Case / ALL CAPS headline).
+    case_blind: bool
+
+
+def _is_title_case(words: list[str]) -> bool:
+    """Headlines in Title Case or ALL CAPS capitalise every word, so case says nothing there."""
+    alpha = [w for w in words if w[:1].isalpha() and len(w) > 3]
+    if len(alpha) < 3:
+        return False
+    upper = sum(1 for w in alpha if w[0].isupper())
+    return upper / len(alpha) >= 0.7
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split text into tokens, recording for each one whether its capitalisation marks a name."""
+    matches = list(_TOKEN_RE.finditer(text))
+    words = [m.group(0) for m in matches]
+    title_case = _is_title_case(words)
+    tokens: list[Token] = []
+    sentence_start = True
+    for m, surface in zip(matches, words, strict=True):
+        folded = fold(surface).rstrip(".")
+        if not folded:
+            continue
+        number = folded[0].isdigit()
+        acronym = len(surface) >= 2 and surface.replace(".", "").isupper() and surface[0].isalpha()
+        capital = surface[0].isupper()
+        case_blind = sentence_start or (title_case and not acronym)
+        entity = number or (acronym and len(surface) <= 6) or (capital and not case_blind)
+        tokens.append(Token(surface, folded, stem(folded), entity, case_blind))
+        tail = text[m.end() : m.end() + 2].strip()
+        sentence_start = (bool(tail) and tail[0] in _SENTENCE_END) or surface.endswith(("!", "?"))
+    return tokens
+
+
+def content_stems(tokens: list[Token]) -> list[str]:
+    """The stems that carry meaning: no stopwords, no single letters."""
+    return [t.stem for t in tokens if t.folded not in STOPWORDS and len(t.stem) > 1]
+
+
+def lead(text: str, max_chars: int = 600) -> str:
+    """The first sentences of a text: what an item reports is in its lead, not its background."""
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind(". ", 0, max_chars)
+    return text[: cut + 1] if cut > max_chars // 3 else text[:max_chars]

@@ -1,0 +1,133 @@
+"""Topic matching: the query says which articles are candidates, the engine decides which belong.
+
+A keyword found in a headline, written the way a name is written ('Fed', 'ECB', 'Pyongyang') or as a
+phrase, is strong evidence. A keyword in passing (only in the text, or a common word such as 'summit'
+or 'fed up' in lower case) must be backed by the topic itself: similarity to what the topic has
+accepted so far (seeded with its keywords and description), or to one of its current developments.
+An article with no keyword can still join when it plainly continues one of the topic's developments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.models import Article, Topic
+from bot.stories.clusters import Centroid
+from bot.stories.query import Hit, Node, QueryText, parse_query
+from bot.stories.text import STOPWORDS, tokenize
+from bot.stories.vectors import ArticleText, SparseVector, normalize
+
+if TYPE_CHECKING:
+    from bot.stories.engine import StoryEngine
+
+# Without configured topics every article belongs to this one (eval streams without --topics).
+IMPLICIT_TOPIC = "*"
+_PROFILE_TERMS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class TopicThresholds:
+    """How much backing each kind of evidence needs (cosines to the topic profile or a development)."""
+
+    # A keyword in passing needs this similarity to the topic's profile...
+    weak_profile: float = 0.12
+    # ...and an article with no keyword at all needs this much.
+    none_profile: float = 0.30
+    # An article with no keyword joins if it is this close to one of the topic's developments.
+    none_development: float = 0.35
+
+
+@dataclass
+class TopicState:
+    topic: Topic
+    query: Node
+    seed: SparseVector
+    profile: Centroid = field(default_factory=Centroid)
+    accepted: int = 0
+
+
+def _seed_vector(topic: Topic, query: Node) -> SparseVector:
+    """Keywords count twice as much as the description's words."""
+    seed: dict[str, float] = {}
+    for leaf in query.leaves():
+        for stem in leaf.stems:
+            seed[stem] = seed.get(stem, 0.0) + 2.0
+    for tok in tokenize(f"{topic.name} {topic.description}"):
+        if tok.folded not in STOPWORDS and len(tok.stem) > 1:
+            seed[tok.stem] = seed.get(tok.stem, 0.0) + 1.0
+    return normalize(seed)
+
+
+def hit_strength(hit: Hit, keyword_is_name: bool) -> float:
+    """1 for a headline hit written as a name or phrase; less for passing or lower-case mentions."""
+    if hit.leaf.kind in ("source", "regex"):
+        return 1.0
+    where = 1.0 if hit.in_title else 0.5
+    if hit.leaf.kind == "phrase" and len(hit.leaf.stems) > 1:
+        return where
+    tok = hit.tokens[0]
+    if tok.surface[:1].isupper() and not tok.case_blind:
+        return where
+    if tok.case_blind:
+        # A Title Case headline: trust the capital only for words the stream has seen written as names.
+        return where if keyword_is_name else where * 0.6
+    return where * 0.3
+
+
+class TopicMatcher:
+    def __init__(self, topics: Sequence[Topic], thresholds: TopicThresholds | None = None) -> None:
+        self.thresholds = thresholds or TopicThresholds()
+        self.topics = list(topics)
+        self.states: dict[str, TopicState] = {}
+        for topic in self.topics:
+            query = parse_query(topic.query)
+            self.states[topic.id] = TopicState(topic, query, _seed_vector(topic, query))
+
+    def match(self, article: Article, text: ArticleText, vec: SparseVector, engine: StoryEngine) -> list[str]:
+        raw = f"{article.title}\n{article.text}"
+        doc = QueryText.of(text.title, text.body, article.source_name, raw)
+        now = article.published.timestamp()
+        chosen: list[str] = []
+        for state in self.states.values():
+            if state.topic.sources and not any(s.lower() in doc.source for s in state.topic.sources):
+                continue
+            if self.decide(state, doc, vec, engine, now):
+                chosen.append(state.topic.id)
+        return chosen
+
+    def decide(self, state: TopicState, doc: QueryText, vec: SparseVector, engine: StoryEngine, now: float) -> bool:
+        th = self.thresholds
+        hits = state.query.hits(doc) if state.query.matches(doc) else []
+        strength = max((hit_strength(h, h.tokens != () and engine.vocab.is_name(h.tokens[0])) for h in hits), default=0.0)
+        if strength >= 1.0:
+            return True
+        profile = self.profile_similarity(state, vec)
+        ranked = engine.rank_developments(state.topic.id, vec, now, engine.pending_embedding)
+        development = ranked[0][0] if ranked else 0.0
+        if hits:
+            return profile >= th.weak_profile / max(strength, 0.3) ** 0.5 or development >= engine.config.join_threshold * 2
+        return profile >= th.none_profile or development >= th.none_development
+
+    def profile_similarity(self, state: TopicState, vec: SparseVector) -> float:
+        seed = sum(w * state.seed.get(t, 0.0) for t, w in vec.items())
+        return max(seed, state.profile.cosine(vec))
+
+    def learn(self, topic_id: str, vec: SparseVector) -> None:
+        state = self.states.get(topic_id)
+        if state is None:
+            return
+        state.profile.add(vec)
+        state.accepted += 1
+        if state.accepted % 200 == 0:
+            state.profile.prune(_PROFILE_TERMS)
+
+    def to_state(self) -> dict[str, Any]:
+        return {tid: {"terms": s.profile.terms, "norm2": s.profile.norm2, "n": s.accepted} for tid, s in self.states.items()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        for tid, s in state.items():
+            if tid in self.states:
+                self.states[tid].profile = Centroid(dict(s["terms"]), s["norm2"])
+                self.states[tid].accepted = s["n"]

@@ -1,0 +1,118 @@
+"""TF-IDF article vectors with document frequencies learned online, and the sparse-vector arithmetic."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.stories.text import STOPWORDS, Token, content_stems, lead, tokenize
+
+SparseVector = dict[str, float]
+
+# Field and name emphasis: what a headline says, and who or where, identifies the event.
+TITLE_WEIGHT = 1.0
+TEXT_WEIGHT = 0.5
+ENTITY_BOOST = 0.6
+BIGRAM_WEIGHT = 0.5
+# A word must be seen capitalised this often mid-sentence before Title Case headlines count it as a name.
+_NAME_EVIDENCE = 2
+
+
+@dataclass
+class Vocabulary:
+    """Document frequencies and capitalisation counts, both updated as articles arrive."""
+
+    n_docs: int = 0
+    df: dict[str, int] = field(default_factory=dict)
+    # stem -> [seen capitalised mid-sentence, seen lower-case]: learns which words are names.
+    case: dict[str, list[int]] = field(default_factory=dict)
+
+    def idf(self, term: str) -> float:
+        return math.log((self.n_docs + 1.0) / (self.df.get(term, 0) + 0.5))
+
+    def observe(self, terms: set[str], tokens: list[Token]) -> None:
+        self.n_docs += 1
+        df = self.df
+        for term in terms:
+            df[term] = df.get(term, 0) + 1
+        for tok in tokens:
+            if tok.case_blind or not tok.folded[0].isalpha():
+                continue
+            counts = self.case.get(tok.stem)
+            if counts is None:
+                counts = self.case[tok.stem] = [0, 0]
+            counts[0 if tok.surface[0].isupper() else 1] += 1
+
+    def is_name(self, tok: Token) -> bool:
+        if tok.entity:
+            return True
+        if not tok.case_blind or not tok.surface[0].isupper():
+            return False
+        counts = self.case.get(tok.stem)
+        return counts is not None and counts[0] >= _NAME_EVIDENCE and counts[0] > 2 * counts[1]
+
+    def to_state(self) -> dict[str, Any]:
+        return {"n_docs": self.n_docs, "df": self.df, "case": self.case}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Vocabulary:
+        return cls(n_docs=int(state["n_docs"]), df=dict(state["df"]), case=dict(state["case"]))
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleText:
+    """An article's text reduced to what the engine compares: tokens of the title and of the lead."""
+
+    title: list[Token]
+    body: list[Token]
+
+    @classmethod
+    def of(cls, title: str, text: str) -> ArticleText:
+        body = lead(text)
+        # Feeds often repeat the headline as the first line of the text; count it once.
+        if body.startswith(title):
+            body = body[len(title) :]
+        return cls(tokenize(title), tokenize(body))
+
+    def terms(self) -> set[str]:
+        return set(content_stems(self.title)) | set(content_stems(self.body)) | set(_bigrams(self.title))
+
+
+def _bigrams(tokens: list[Token]) -> list[str]:
+    stems = [t.stem for t in tokens if t.folded not in STOPWORDS and len(t.stem) > 1]
+    return [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
+
+
+def weigh(text: ArticleText, vocab: Vocabulary) -> tuple[SparseVector, dict[str, float]]:
+    """The article's unit TF-IDF vector, and the raw salience of its words (for the 'what is new' line)."""
+    raw: dict[str, float] = {}
+    for tokens, weight in ((text.title, TITLE_WEIGHT), (text.body, TEXT_WEIGHT)):
+        for tok in tokens:
+            if tok.folded in STOPWORDS or len(tok.stem) < 2:
+                continue
+            boost = 1.0 + ENTITY_BOOST if vocab.is_name(tok) else 1.0
+            raw[tok.stem] = raw.get(tok.stem, 0.0) + weight * boost
+    for gram in _bigrams(text.title):
+        raw[gram] = raw.get(gram, 0.0) + BIGRAM_WEIGHT
+    vec = {term: (1.0 + math.log(w)) * vocab.idf(term) if w > 1.0 else w * vocab.idf(term) for term, w in raw.items()}
+    return normalize(vec), raw
+
+
+def normalize(vec: SparseVector) -> SparseVector:
+    norm = math.sqrt(sum(w * w for w in vec.values()))
+    if norm == 0.0:
+        return {}
+    return {t: w / norm for t, w in vec.items()}
+
+
+def dot(a: SparseVector, b: SparseVector) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b.get(t, 0.0) for t, w in a.items())
+
+
+def cosine(a: SparseVector, b: SparseVector) -> float:
+    na = math.sqrt(sum(w * w for w in a.values()))
+    nb = math.sqrt(sum(w * w for w in b.values()))
+    return dot(a, b) / (na * nb) if na and nb else 0.0
