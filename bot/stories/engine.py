@@ -12,6 +12,7 @@ from bot.stories.clusters import MAX_MEMBERS, DevelopmentState, RecentIndex, Sto
 from bot.stories.embedding import Embedder
 from bot.stories.events import DevelopmentGrew, Decision, Event, NewDevelopment, TopicAssignment
 from bot.stories.novelty import what_is_new
+from bot.stories.similarity import blend
 from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.text import lead
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, dot, weigh
@@ -25,28 +26,22 @@ class EngineConfig:
     """The few numbers that shape the engine; the defaults are the same for every stream."""
 
     # Cosine (after time decay) at which an article joins a development.
-    join_threshold: float = 0.30
+    join_threshold: float = 0.07
     # Cosine to one earlier member at which an article is a copy of it, whatever the time gap.
     near_duplicate: float = 0.80
     # Similarity decays with the gap to a development's latest article (hours for it to halve).
-    half_life_h: float = 36.0
+    half_life_h: float = 72.0
     # A development idle for longer stops taking articles.
     window_h: float = 96.0
     # Cosine to a story's centroid at which a new development continues that story.
     story_threshold: float = 0.22
     # Centroid cosine at which two developments bridged by one article are merged.
-    merge_threshold: float = 0.5
+    merge_threshold: float = 0.3
+    # Time constant of a story's burst: soon after a development's last article, story similarity suffices.
+    burst_h: float = 24.0
     # Share of the model's similarity in the blend, and the model cosine that counts as unrelated.
     dense_weight: float = 0.3
-    dense_floor: float = 0.3
-
-
-def _blend(lexical: float, embedding: Any, centroid: Any, cfg: EngineConfig) -> float:
-    """Mix in the model's cosine, rescaled so that its floor (unrelated texts) maps to zero."""
-    norm = float(centroid @ centroid) ** 0.5
-    dense = float(embedding @ centroid) / norm if norm > 0 else 0.0
-    dense = max(0.0, (dense - cfg.dense_floor) / (1.0 - cfg.dense_floor))
-    return (1.0 - cfg.dense_weight) * lexical + cfg.dense_weight * dense
+    dense_floor: float = 0.2
 
 
 def embedding_text(article: Article) -> str:
@@ -100,7 +95,7 @@ class StoryEngine:
             assignment, event = self._assign(topic_id, article, vec, salience, embedding, now)
             assignments.append(assignment)
             events.append(event)
-            self.matcher.learn(topic_id, vec)
+            self.matcher.learn(topic_id, vec, embedding)
         return Decision(article.id, article.item_key, tuple(assignments), tuple(events))
 
     def rank_developments(
@@ -114,14 +109,22 @@ class StoryEngine:
             self.developments.pop(dev_id, None)
         cfg = self.config
         decay = -math.log(2.0) / (cfg.half_life_h * 3600.0)
+        burst = -1.0 / (max(cfg.burst_h, 1e-9) * 3600.0)
         scored: list[tuple[float, int]] = []
+        story_similarity: dict[int, float] = {}
         for dev_id in index.candidates(vec):
             dev = self.developments[dev_id]
             gap = max(0.0, now - dev.last_seen)
             similarity = dev.centroid.cosine(vec)
             if embedding is not None and dev.embedding is not None:
-                similarity = _blend(similarity, embedding, dev.embedding, cfg)
-            scored.append((similarity * math.exp(decay * gap), dev_id))
+                similarity = blend(similarity, embedding, dev.embedding, cfg)
+            score = similarity * math.exp(decay * gap)
+            if cfg.burst_h > 0:
+                # While a story is in the middle of a development, what fits the story fits that development.
+                if dev.story_id not in story_similarity:
+                    story_similarity[dev.story_id] = self.stories[dev.story_id].centroid.cosine(vec)
+                score = max(score, story_similarity[dev.story_id] * math.exp(burst * gap))
+            scored.append((score, dev_id))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         # Copies are checked against the members of the closest few only: a copy is close to its centroid too.
         for rank, (score, dev_id) in enumerate(scored[:_COPY_CANDIDATES]):

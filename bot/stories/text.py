@@ -42,6 +42,9 @@ def stem(word: str) -> str:
     w = w.strip("'.")
     if len(w) <= 3 or not w.isalpha():
         return w
+    # Demonyms of places ending in -a meet their place: Korean/Korea, Russian/Russia, Indian/India.
+    if w.endswith(("ian", "ean", "ians", "eans")) and len(w) > 5:
+        return w[: w.rindex("n")]
     if w.endswith("ies") and len(w) > 4:
         w = w[:-3] + "y"
     elif w.endswith(("sses", "xes", "ches", "shes", "zzes")):

@@ -19,6 +19,8 @@ from bot.stories.query import Hit, Node, QueryText, parse_query
 from bot.stories.text import STOPWORDS, tokenize
 from bot.stories.vectors import ArticleText, SparseVector, normalize
 
+from bot.stories.similarity import blend
+
 if TYPE_CHECKING:
     from bot.stories.engine import StoryEngine
 
@@ -32,11 +34,11 @@ class TopicThresholds:
     """How much backing each kind of evidence needs (cosines to the topic profile or a development)."""
 
     # A keyword in passing needs this similarity to the topic's profile...
-    weak_profile: float = 0.12
+    weak_profile: float = 0.135
     # ...and an article with no keyword at all needs this much.
-    none_profile: float = 0.30
+    none_profile: float = 0.17
     # An article with no keyword joins if it is this close to one of the topic's developments.
-    none_development: float = 0.35
+    none_development: float = 0.15
 
 
 @dataclass
@@ -46,6 +48,8 @@ class TopicState:
     seed: SparseVector
     profile: Centroid = field(default_factory=Centroid)
     accepted: int = 0
+    # Sum of accepted articles' model vectors (numpy), seeded with the description's, when a model is loaded.
+    dense: Any = None
 
 
 def _seed_vector(topic: Topic, query: Node) -> SparseVector:
@@ -103,22 +107,30 @@ class TopicMatcher:
         strength = max((hit_strength(h, h.tokens != () and engine.vocab.is_name(h.tokens[0])) for h in hits), default=0.0)
         if strength >= 1.0:
             return True
-        profile = self.profile_similarity(state, vec)
         ranked = engine.rank_developments(state.topic.id, vec, now, engine.pending_embedding)
         development = ranked[0][0] if ranked else 0.0
-        if hits:
-            return profile >= th.weak_profile / max(strength, 0.3) ** 0.5 or development >= engine.config.join_threshold * 2
-        return profile >= th.none_profile or development >= th.none_development
+        if development >= (engine.config.join_threshold if hits else th.none_development):
+            return True
+        profile = self.profile_similarity(state, vec, engine)
+        return profile >= (th.weak_profile if hits else th.none_profile)
 
-    def profile_similarity(self, state: TopicState, vec: SparseVector) -> float:
+    def profile_similarity(self, state: TopicState, vec: SparseVector, engine: StoryEngine) -> float:
         seed = sum(w * state.seed.get(t, 0.0) for t, w in vec.items())
-        return max(seed, state.profile.cosine(vec))
+        lexical = max(seed, state.profile.cosine(vec))
+        embedding = engine.pending_embedding
+        if embedding is None or engine.embedder is None:
+            return lexical
+        if state.dense is None:
+            state.dense = engine.embedder.embed([f"{state.topic.name}. {state.topic.description}"])[0]
+        return blend(lexical, embedding, state.dense, engine.config)
 
-    def learn(self, topic_id: str, vec: SparseVector) -> None:
+    def learn(self, topic_id: str, vec: SparseVector, embedding: Any = None) -> None:
         state = self.states.get(topic_id)
         if state is None:
             return
         state.profile.add(vec)
+        if embedding is not None and state.dense is not None:
+            state.dense = state.dense + embedding
         state.accepted += 1
         if state.accepted % 200 == 0:
             state.profile.prune(_PROFILE_TERMS)

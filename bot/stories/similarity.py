@@ -1,0 +1,21 @@
+"""Blending the lexical similarity with the optional model's."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class BlendSettings(Protocol):
+    @property
+    def dense_weight(self) -> float: ...
+
+    @property
+    def dense_floor(self) -> float: ...
+
+
+def blend(lexical: float, embedding: Any, centroid: Any, cfg: BlendSettings) -> float:
+    """Mix in the model's cosine, rescaled so that its floor (unrelated texts) maps to zero."""
+    norm = float(centroid @ centroid) ** 0.5
+    dense = float(embedding @ centroid) / norm if norm > 0 else 0.0
+    dense = max(0.0, (dense - cfg.dense_floor) / (1.0 - cfg.dense_floor))
+    return (1.0 - cfg.dense_weight) * lexical + cfg.dense_weight * dense
