@@ -156,12 +156,13 @@ class Fetcher:
                     raise TimeoutError
                 async with asyncio.timeout(budget[0]):
                     return await self._request(url, headers)
-            except TimeoutError:
-                raise FetchError(f"timed out after {_seconds(self._settings.timeout_s)}", True) from None
             except aiohttp.ClientError as exc:
+                # Before TimeoutError: aiohttp's read and connect timeouts are TimeoutErrors too.
                 raise _describe_client_error(
                     exc, self._read_timeout, self._settings.connect_timeout_s
                 ) from None
+            except TimeoutError:
+                raise FetchError(f"timed out after {_seconds(self._settings.timeout_s)}", True) from None
             except zlib.error:
                 raise FetchError("broken compressed body", False) from None
             finally:

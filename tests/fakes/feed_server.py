@@ -29,6 +29,7 @@ class Route:
     # Trickle the body `chunk` bytes at a time, `interval` seconds apart (a slow-loris server).
     chunk: int = 0
     interval: float = 0.0
+    declare_length: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class FeedServer:
         self.port = 0
         self.routes: dict[str, Route] = {}
         self.requests: list[SeenRequest] = []
+        # Requests being served right now, and the most at once: for concurrency-limit tests.
+        self.active = 0
+        self.peak_active = 0
         self._runner: web.AppRunner | None = None
 
     async def __aenter__(self) -> Self:
@@ -101,13 +105,24 @@ class FeedServer:
         parts.append(compressor.flush())
         return self.add(path, b"".join(parts), headers={"Content-Encoding": "gzip"})
 
-    def slow(self, path: str, body: bytes, *, chunk: int = 1, interval: float = 0.1) -> Route:
+    def slow(
+        self, path: str, body: bytes, *, chunk: int = 1, interval: float = 0.1, declare_length: bool = True
+    ) -> Route:
+        """Send `body` in `chunk`-byte writes `interval` s apart; chunked encoding without a length."""
         route = self.add(path, body)
-        route.chunk, route.interval = chunk, interval
+        route.chunk, route.interval, route.declare_length = chunk, interval, declare_length
         return route
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(SeenRequest(request.method, request.path, dict(request.headers)))
+        self.active += 1
+        self.peak_active = max(self.peak_active, self.active)
+        try:
+            return await self._respond(request)
+        finally:
+            self.active -= 1
+
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
         route = self.routes.get(request.path)
         if route is None:
             return web.Response(status=404, text="not found")
@@ -126,10 +141,14 @@ class FeedServer:
         if not route.chunk:
             return web.Response(status=route.status, body=route.body, headers=headers)
         response = web.StreamResponse(status=route.status, headers=headers)
-        response.content_length = len(route.body)
+        if route.declare_length:
+            response.content_length = len(route.body)
         await response.prepare(request)
-        for start in range(0, len(route.body), route.chunk):
-            await response.write(route.body[start : start + route.chunk])
-            await asyncio.sleep(route.interval)
-        await response.write_eof()
+        try:
+            for start in range(0, len(route.body), route.chunk):
+                await response.write(route.body[start : start + route.chunk])
+                await asyncio.sleep(route.interval)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client gave up (timeouts, caps): that is what these routes are for
         return response
