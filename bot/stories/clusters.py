@@ -117,6 +117,7 @@ class StoryState:
     development_count: int = 0
     # Everything the story's developments have said so far: what a new development adds is measured here.
     seen_terms: dict[str, float] = field(default_factory=dict)
+    embedding: Any = None
 
     def to_state(self) -> dict[str, Any]:
         return {

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.models import Article, Topic
-from bot.stories.clusters import MAX_MEMBERS, DevelopmentState, RecentIndex, StoryState
+from bot.stories.clusters import MAX_MEMBERS, MAX_STORY_TERMS, DevelopmentState, RecentIndex, StoryState
 from bot.stories.embedding import Embedder
 from bot.stories.events import DevelopmentGrew, Decision, Event, NewDevelopment, TopicAssignment
 from bot.stories.novelty import what_is_new
@@ -34,11 +34,13 @@ class EngineConfig:
     # A development idle for longer stops taking articles.
     window_h: float = 96.0
     # Cosine to a story's centroid at which a new development continues that story.
-    story_threshold: float = 0.22
+    story_threshold: float = 0.27
     # Centroid cosine at which two developments bridged by one article are merged.
     merge_threshold: float = 0.3
     # Time constant of a story's burst: soon after a development's last article, story similarity suffices.
     burst_h: float = 24.0
+    # How strongly an article's preference for another story vetoes joining this story's development.
+    story_consistency: float = 1.0
     # Share of the model's similarity in the blend, and the model cosine that counts as unrelated.
     dense_weight: float = 0.3
     dense_floor: float = 0.2
@@ -110,8 +112,9 @@ class StoryEngine:
         cfg = self.config
         decay = -math.log(2.0) / (cfg.half_life_h * 3600.0)
         burst = -1.0 / (max(cfg.burst_h, 1e-9) * 3600.0)
+        stories = self.story_similarities(topic_id, vec, embedding)
+        best_story = max(stories.values(), default=0.0)
         scored: list[tuple[float, int]] = []
-        story_similarity: dict[int, float] = {}
         for dev_id in index.candidates(vec):
             dev = self.developments[dev_id]
             gap = max(0.0, now - dev.last_seen)
@@ -119,11 +122,12 @@ class StoryEngine:
             if embedding is not None and dev.embedding is not None:
                 similarity = blend(similarity, embedding, dev.embedding, cfg)
             score = similarity * math.exp(decay * gap)
-            if cfg.burst_h > 0:
-                # While a story is in the middle of a development, what fits the story fits that development.
-                if dev.story_id not in story_similarity:
-                    story_similarity[dev.story_id] = self.stories[dev.story_id].centroid.cosine(vec)
-                score = max(score, story_similarity[dev.story_id] * math.exp(burst * gap))
+            own_story = stories.get(dev.story_id, 0.0)
+            # While a story is in the middle of a development, what fits the story fits that development.
+            score = max(score, own_story * math.exp(burst * gap))
+            # An article that plainly belongs to another story does not join this story's development.
+            if best_story > 0.0:
+                score *= min(1.0, own_story / best_story) ** cfg.story_consistency
             scored.append((score, dev_id))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         # Copies are checked against the members of the closest few only: a copy is close to its centroid too.
@@ -133,6 +137,20 @@ class StoryEngine:
                 scored[rank] = (max(score, 1.0), dev_id)
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return scored
+
+    def story_similarities(self, topic_id: str, vec: SparseVector, embedding: Any) -> dict[int, float]:
+        """Similarity of the article to each story of the topic that shares a term with it."""
+        index = self._story_index.get(topic_id)
+        if index is None:
+            return {}
+        out: dict[int, float] = {}
+        for story_id in index.candidates(vec):
+            story = self.stories[story_id]
+            score = story.centroid.cosine(vec)
+            if embedding is not None and story.embedding is not None:
+                score = blend(score, embedding, story.embedding, self.config)
+            out[story_id] = score
+        return out
 
     def _merge_neighbours(self, dev: DevelopmentState, ranked: list[tuple[float, int]]) -> DevelopmentState:
         """An article that fits two developments well may show they are one: merge them if their centroids agree."""
@@ -187,16 +205,14 @@ class StoryEngine:
             grew = source not in dev.sources
             self._grow(dev, vec, salience, embedding, source, now)
             story = self.stories[dev.story_id]
-            story.centroid.add(vec)
-            story.last_seen = max(story.last_seen, now)
-            self._story_index[topic_id].add(story.id, vec, now)
+            self._grow_story(story, vec, embedding, now)
             assignment = TopicAssignment(topic_id, dev.id, dev.story_id, False, False, score)
             event: Event = DevelopmentGrew(
                 topic_id, dev.id, dev.story_id, dev.story_is_new, dev.headline, dev.what_is_new,
                 len(dev.sources), article.id,
             )
             return assignment, event if grew else event
-        story, story_is_new = self._story_for(topic_id, article, vec, now)
+        story, story_is_new = self._story_for(topic_id, article, vec, embedding, now)
         dev = DevelopmentState(
             id=self.next_development_id, topic_id=topic_id, story_id=story.id, first_seen=now,
             last_seen=now, headline=article.title, representative_article_id=article.id,
@@ -209,9 +225,7 @@ class StoryEngine:
         for term, weight in vec.items():
             story.seen_terms[term] = story.seen_terms.get(term, 0.0) + weight
         story.development_count += 1
-        story.centroid.add(vec)
-        story.last_seen = max(story.last_seen, now)
-        self._story_index[topic_id].add(story.id, vec, now)
+        self._grow_story(story, vec, embedding, now)
         assignment = TopicAssignment(topic_id, dev.id, story.id, True, story_is_new, score)
         return assignment, NewDevelopment(
             topic_id, dev.id, story.id, story_is_new, dev.headline, dev.what_is_new, 1, article.id
@@ -240,11 +254,23 @@ class StoryEngine:
         index = self._dev_index.setdefault(dev.topic_id, RecentIndex(self.config.window_h * 3600.0))
         index.add(dev.id, vec, dev.last_seen)
 
-    def _story_for(self, topic_id: str, article: Article, vec: SparseVector, now: float) -> tuple[StoryState, bool]:
-        index = self._story_index.setdefault(topic_id, RecentIndex(None))
+    def _grow_story(self, story: StoryState, vec: SparseVector, embedding: Any, now: float) -> None:
+        story.centroid.add(vec)
+        if embedding is not None:
+            story.embedding = embedding if story.embedding is None else story.embedding + embedding
+        story.last_seen = max(story.last_seen, now)
+        self._story_index[story.topic_id].add(story.id, vec, now)
+        if len(story.centroid.terms) > 2 * MAX_STORY_TERMS:
+            dropped = set(story.centroid.terms)
+            story.centroid.prune(MAX_STORY_TERMS)
+            self._story_index[story.topic_id].remove_terms(story.id, dropped - set(story.centroid.terms))
+
+    def _story_for(
+        self, topic_id: str, article: Article, vec: SparseVector, embedding: Any, now: float
+    ) -> tuple[StoryState, bool]:
+        self._story_index.setdefault(topic_id, RecentIndex(None))
         best, best_id = 0.0, None
-        for story_id in index.candidates(vec):
-            score = self.stories[story_id].centroid.cosine(vec)
+        for story_id, score in sorted(self.story_similarities(topic_id, vec, embedding).items()):
             if score > best:
                 best, best_id = score, story_id
         if best_id is not None and best >= self.config.story_threshold:
