@@ -72,7 +72,7 @@ class _ThrowawayServer:
     def start(self) -> str:
         self._run(
             str(self.bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-            "-E", "UTF8", "--no-sync", "--locale=C",
+            "-E", "UTF8", "--no-sync", "--locale=C.UTF-8",
         )  # fmt: skip
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import Row, and_, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Article
@@ -137,7 +137,11 @@ async def _originals(
     # Pigeonhole: within 3 bits, two 64-bit prints agree on at least one of four 16-bit bands.
     band_sets = [sorted({bands(p)[i] for p in prints}) for i in range(4)]
     fp = articles.c.fingerprint
-    band_filters = [((fp.op(">>")(i * BAND_BITS)).op("&")(0xFFFF)).in_(band_sets[i]) for i in range(4)]
+    # Literal shift counts: PostgreSQL has bigint >> integer but no bigint >> bigint.
+    band_filters = [
+        fp.op(">>")(literal_column(str(i * BAND_BITS))).op("&")(literal_column("65535")).in_(band_sets[i])
+        for i in range(4)
+    ]
     query = select(articles.c.id, articles.c.original_id, fp).where(
         fp.is_not(None),
         articles.c.fetched_at >= since,

@@ -16,6 +16,7 @@ from bot.store.schema import job_state, metadata, outbox, sources
 
 # A lease this long past its end means the worker that took it died; its work gets re-claimed.
 STALE_LEASE = timedelta(minutes=15)
+_FTS_TRIGGERS = frozenset({"articles_fts_ai", "articles_fts_ad", "articles_fts_au"})
 
 
 async def check(url: str, *, now: datetime | None = None) -> list[str]:
@@ -64,6 +65,11 @@ async def _sqlite_integrity(conn: AsyncConnection) -> list[str]:
 
 async def _search_index(conn: AsyncConnection) -> list[str]:
     if conn.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'articles'"
+        missing = _FTS_TRIGGERS - set((await conn.exec_driver_sql(query)).scalars())
+        if missing:
+            names = ", ".join(sorted(missing))
+            return [f"full-text triggers missing ({names}): the index no longer follows articles"]
         try:
             # With rank 1, FTS5 compares its index against the articles table itself.
             await conn.exec_driver_sql(

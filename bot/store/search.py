@@ -1,7 +1,8 @@
 """Full-text search over articles: SQLite FTS5 or a PostgreSQL tsvector, ranked alike.
 
 Both index title and text with a plain tokenizer (lower-cased words, no stemming, no stop words);
-every word must match; title hits weigh more; ties go to the newest article.
+every word must match; title hits weigh more; ties go to the newest article. On PostgreSQL, lower-casing
+of non-ASCII letters follows the database's LC_CTYPE, so create it with a UTF-8 locale.
 """
 
 from __future__ import annotations
