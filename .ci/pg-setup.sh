@@ -19,11 +19,6 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
-# The fixture runs its own server: skip creating the package's default cluster.
-if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
-    mkdir -p /etc/postgresql-common
-    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
-fi
 if ! { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; } >"$log" 2>&1; then
     echo "pg-setup: installing postgresql failed:" >&2
     tail -n 40 "$log" >&2
