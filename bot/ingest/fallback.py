@@ -79,7 +79,12 @@ def _entry(entry: Any) -> ParsedEntry:
         value = str(part.get("value") or "")
         if len(value) > len(content):
             content = escape_text(value) if part.get("type") in _PLAIN_TYPES else value
-    when = entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
+    # dict.get, not FeedParserDict.get: the latter maps updated to published with a DeprecationWarning.
+    when = (
+        dict.get(entry, "published_parsed")
+        or dict.get(entry, "updated_parsed")
+        or dict.get(entry, "created_parsed")
+    )
     detail = entry.get("title_detail") or entry.get("summary_detail") or {}
     return ParsedEntry(
         title=_markup(entry, "title"),

@@ -13,7 +13,10 @@ from bot.config import IngestSettings
 from bot.ingest.fetch import Fetcher, FetchError
 from tests.fakes.feed_server import FeedServer
 
-FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>A</title></item></channel></rss>'
+FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    b"<item><title>A</title></item></channel></rss>"
+)
 
 
 async def test_ok_fetch_returns_body_headers_and_user_agent(
