@@ -32,20 +32,23 @@ _SNIPPET_TITLE_CHARS = 120
 
 def to_articles(parsed: ParsedFeed, source_id: int, source_name: str, fetched_at: datetime) -> list[Article]:
     """One Article per usable entry (a title or a link), de-duplicated by item key, in feed order."""
-    links = [entry_url(entry, parsed) for entry in parsed.entries]
-    kind = choose_key_kind(parsed.entries, links)
-    articles: list[Article] = []
-    seen: set[str] = set()
-    for entry, url in zip(parsed.entries, links, strict=True):
+    usable: list[tuple[ParsedEntry, str, str, str]] = []
+    for entry in parsed.entries:
+        url = entry_url(entry, parsed)
         text = clean_text(entry.content or entry.summary)
         title = clean_title(entry.title) or clean_title(text, _SNIPPET_TITLE_CHARS)
-        if not title and not url:
-            continue
-        published, _ = normalise_published(entry.published, fetched_at)
+        if title or url:
+            usable.append((entry, url, title, text))
+    # Entries that are skipped anyway must not spoil the key kind of the others.
+    kind = choose_key_kind([item[0] for item in usable], [item[1] for item in usable])
+    articles: list[Article] = []
+    seen: set[str] = set()
+    for entry, url, title, text in usable:
         key = item_key(kind, entry, url)
         if key in seen:
             continue
         seen.add(key)
+        published, _ = normalise_published(entry.published, fetched_at)
         language = normalise_language(entry.language, parsed.language, text=f"{title}\n{text[:600]}")
         articles.append(
             Article(

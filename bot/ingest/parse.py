@@ -11,6 +11,7 @@ import asyncio
 import codecs
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from urllib.parse import urljoin
 
 from bot.ingest.fallback import parse_with_feedparser
@@ -62,7 +63,7 @@ def parse_feed(data: bytes, *, url: str = "", headers: Mapping[str, str] | None 
         if parsed is not None:
             return parsed
     try:
-        return parse_with_feedparser(data, headers, base_url)
+        parsed = parse_with_feedparser(data, headers, base_url)
     except FeedError as exc:
         if exc.unsupported and (root or "").lower() == "channel":
             return ParsedFeed(title="", link="", version="cdf", base_url=base_url)
@@ -71,6 +72,9 @@ def parse_feed(data: bytes, *, url: str = "", headers: Mapping[str, str] | None 
             raise FeedError(f"XML, but not a supported feed{name}", unsupported=True) from None
         detail = _encoding_problem(data)
         raise FeedError(f"{exc.reason}; {detail}" if detail else exc.reason) from None
+    if parsed.warning.startswith("character encoding problem") and (detail := _encoding_problem(data)):
+        return replace(parsed, warning=f"{detail} ({parsed.warning.split(': ', 1)[-1]})")
+    return parsed
 
 
 async def parse_feed_async(
