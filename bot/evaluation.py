@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from bot.clock import ManualClock
+from bot.ingest.normalise import clean_text, clean_title
+from bot.ingest.urls import canonical_url
 from bot.models import Article, Topic
+from bot.store import Store, open_store
+from bot.store.articles import save_articles
+from bot.store.sources import add_source
+from bot.store.topics import upsert_topic
+from bot.stories.embedding import load_embedder
 from bot.stories.engine import StoryEngine
 from bot.stories.events import Decision
+from bot.stories.persist import open_engine, process_and_record
 from bot.stories.query import keywords_query
+from bot.stories.topics import IMPLICIT_TOPIC
 
 
 def read_stream(path: Path) -> Iterator[dict[str, Any]]:
@@ -36,19 +49,23 @@ def _published(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def item_article(item: dict[str, Any], number: int, source_ids: dict[str, int]) -> Article:
-    source = str(item.get("source", ""))
-    source_id = source_ids.setdefault(source, len(source_ids) + 1)
+def item_article(item: dict[str, Any], source_id: int, used_urls: set[str] | None = None) -> Article:
+    """A stream item as the ingest normaliser would have made it (canonical URL, plain text)."""
+    url = canonical_url(str(item.get("url", "")))
+    if used_urls is not None:
+        # Every item needs a prediction, so items sharing a URL are kept apart rather than de-duplicated.
+        if not url or url in used_urls:
+            url = f"{url or 'urn:storywatch:eval'}#item-{item['id']}"
+        used_urls.add(url)
     return Article(
-        url=str(item.get("url", "")),
-        title=str(item.get("title", "")),
-        text=str(item.get("summary", "")),
+        url=url,
+        title=clean_title(str(item.get("title", ""))),
+        text=clean_text(str(item.get("summary", ""))),
         published=_published(item["published"]),
         source_id=source_id,
         item_key=str(item["id"]),
         language=str(item.get("lang", "")),
-        source_name=source,
-        id=number,
+        source_name=str(item.get("source", "")),
     )
 
 
@@ -65,16 +82,75 @@ def prediction(item_id: str, decision: Decision, with_topics: bool) -> dict[str,
     return pred
 
 
+_BATCH = 256
+
+
 def run_eval(stream: Path, out: Path, topics: Path | None = None, gold: Path | None = None) -> dict[str, Any] | None:
-    engine = StoryEngine(read_topics(topics) if topics else ())
-    source_ids: dict[str, int] = {}
-    with out.open("w", encoding="utf-8") as handle:
-        for number, item in enumerate(read_stream(stream), start=1):
-            decision = engine.process(item_article(item, number, source_ids))
-            handle.write(json.dumps(prediction(str(item["id"]), decision, topics is not None)) + "\n")
+    """Replay STREAM in order through normalise + engine on a fresh temporary store; score if GOLD is given."""
+    asyncio.run(_replay(stream, out, topics))
     if gold is None:
         return None
     return score(gold, out)
+
+
+async def _replay(stream: Path, out: Path, topics_path: Path | None) -> None:
+    topics = read_topics(topics_path) if topics_path else []
+    clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
+    with tempfile.TemporaryDirectory(prefix="storywatch-eval-") as tmp:
+        store = await open_store(f"sqlite+aiosqlite:///{Path(tmp) / 'eval.sqlite'}")
+        try:
+            for topic in topics or [Topic(IMPLICIT_TOPIC, "Every article", "*")]:
+                await upsert_topic(store, topic, now=clock.now())
+            engine = await open_engine(store, topics, embedder=load_embedder("auto"))
+            sources: dict[str, int] = {}
+            used_urls: set[str] = set()
+            with out.open("w", encoding="utf-8") as handle:
+                batch: list[dict[str, Any]] = []
+                for item in read_stream(stream):
+                    batch.append(item)
+                    if len(batch) == _BATCH:
+                        await _replay_batch(store, engine, batch, sources, used_urls, clock, handle, bool(topics))
+                        batch = []
+                if batch:
+                    await _replay_batch(store, engine, batch, sources, used_urls, clock, handle, bool(topics))
+        finally:
+            await store.close()
+
+
+async def _replay_batch(
+    store: Store,
+    engine: StoryEngine,
+    items: list[dict[str, Any]],
+    sources: dict[str, int],
+    used_urls: set[str],
+    clock: ManualClock,
+    handle: TextIO,
+    with_topics: bool,
+) -> None:
+    by_source: dict[int, list[Article]] = {}
+    order: list[tuple[str, int, str]] = []
+    for item in items:
+        name = str(item.get("source", ""))
+        if name not in sources:
+            source = await add_source(store, f"https://eval.invalid/source/{len(sources) + 1}", now=clock.now(), title=name)
+            sources[name] = source.id
+        article = item_article(item, sources[name], used_urls)
+        by_source.setdefault(sources[name], []).append(article)
+        order.append((str(item["id"]), sources[name], article.item_key))
+    saved: dict[str, Article] = {}
+    for source_id, batch in by_source.items():
+        clock.set(max(a.published for a in batch))
+        result = await save_articles(store, source_id, batch, now=clock.now())
+        saved.update({a.item_key: a for a in result.saved})
+    names = {v: k for k, v in sources.items()}
+    articles = []
+    for _, source_id, key in order:
+        stored = saved.get(key) or next(a for a in by_source[source_id] if a.item_key == key)
+        articles.append(replace(stored, source_name=names[source_id]))
+    clock.set(max(a.published for a in articles))
+    decisions = await process_and_record(store, engine, articles, now=clock.now())
+    for (item_id, _, _), decision in zip(order, decisions, strict=True):
+        handle.write(json.dumps(prediction(item_id, decision, with_topics)) + "\n")
 
 
 def score(gold: Path, pred: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from bot.stories.vectors import SparseVector
 # Members kept per development for near-duplicate checks; older ones are summarised by the centroid.
 MAX_MEMBERS = 12
 # Story centroids keep their heaviest terms only, so a years-long story stays small.
-MAX_STORY_TERMS = 400
+MAX_STORY_TERMS = 200
 
 
 @dataclass
@@ -64,6 +64,8 @@ class DevelopmentState:
     salience: dict[str, float] = field(default_factory=dict)
     what_is_new: str = ""
     story_is_new: bool = False
+    # How the development's first article wrote each word, for the 'what is new' line.
+    words: dict[str, str] = field(default_factory=dict)
     # Sum of the members' model vectors (a numpy array), when a model is loaded.
     embedding: Any = None
 
@@ -84,6 +86,7 @@ class DevelopmentState:
             "salience": self.salience,
             "what_is_new": self.what_is_new,
             "story_is_new": self.story_is_new,
+            "words": self.words,
         }
 
     @classmethod
@@ -103,6 +106,7 @@ class DevelopmentState:
             salience=dict(s["salience"]),
             what_is_new=s["what_is_new"],
             story_is_new=s["story_is_new"],
+            words=dict(s["words"]),
         )
 
 

@@ -74,6 +74,19 @@ class StoryEngine:
         self.merged_into: dict[int, int] = {}
         # The current article's model vector, for the topic matcher's look at the developments.
         self.pending_embedding: Any = None
+        # What changed since the store last looked: persist.py writes these rows and clears the sets.
+        self.dirty_developments: dict[int, DevelopmentState] = {}
+        self.dirty_stories: dict[int, StoryState] = {}
+
+    def adopt_development(self, dev: DevelopmentState) -> None:
+        """Take back a development from a snapshot, indexing it again."""
+        self.developments[dev.id] = dev
+        index = self._dev_index.setdefault(dev.topic_id, RecentIndex(self.config.window_h * 3600.0))
+        index.add(dev.id, dev.centroid.terms, dev.last_seen)
+
+    def adopt_story(self, story: StoryState) -> None:
+        self.stories[story.id] = story
+        self._story_index.setdefault(story.topic_id, RecentIndex(None)).add(story.id, story.centroid.terms, story.last_seen)
 
     def process_batch(self, articles: Sequence[Article]) -> list[Decision]:
         """Decide a batch in order; the model embeds the whole batch at once, which is much faster."""
@@ -94,9 +107,10 @@ class StoryEngine:
         assignments: list[TopicAssignment] = []
         events: list[Event] = []
         for topic_id in topic_ids:
-            assignment, event = self._assign(topic_id, article, vec, salience, embedding, now)
+            assignment, event = self._assign(topic_id, article, text, vec, salience, embedding, now)
             assignments.append(assignment)
-            events.append(event)
+            if event is not None:
+                events.append(event)
             self.matcher.learn(topic_id, vec, embedding)
         return Decision(article.id, article.item_key, tuple(assignments), tuple(events))
 
@@ -184,16 +198,18 @@ class StoryEngine:
         index.add(keep.id, keep.centroid.terms, keep.last_seen)
         del self.developments[gone.id]
         self.merged_into[gone.id] = keep.id
+        self.dirty_developments[keep.id] = keep
 
     def _assign(
         self,
         topic_id: str,
         article: Article,
+        text: ArticleText,
         vec: SparseVector,
         salience: dict[str, float],
         embedding: Any,
         now: float,
-    ) -> tuple[TopicAssignment, Event]:
+    ) -> tuple[TopicAssignment, Event | None]:
         cfg = self.config
         ranked = self.rank_developments(topic_id, vec, now, embedding)
         score, dev_id = ranked[0] if ranked else (0.0, None)
@@ -211,7 +227,7 @@ class StoryEngine:
                 topic_id, dev.id, dev.story_id, dev.story_is_new, dev.headline, dev.what_is_new,
                 len(dev.sources), article.id,
             )
-            return assignment, event if grew else event
+            return assignment, event if grew else None
         story, story_is_new = self._story_for(topic_id, article, vec, embedding, now)
         dev = DevelopmentState(
             id=self.next_development_id, topic_id=topic_id, story_id=story.id, first_seen=now,
@@ -221,9 +237,13 @@ class StoryEngine:
         self.next_development_id += 1
         self.developments[dev.id] = dev
         self._grow(dev, vec, salience, embedding, source, now)
-        dev.what_is_new = what_is_new(dev.salience, story.seen_terms, self.vocab)
+        dev.words = {t.stem: t.surface for t in text.title + text.body if t.stem in salience}
+        dev.what_is_new = what_is_new(dev.salience, dev.words, story.seen_terms, self.vocab)
         for term, weight in vec.items():
             story.seen_terms[term] = story.seen_terms.get(term, 0.0) + weight
+        if len(story.seen_terms) > 2 * MAX_STORY_TERMS:
+            keep = sorted(story.seen_terms.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_STORY_TERMS]
+            story.seen_terms = dict(keep)
         story.development_count += 1
         self._grow_story(story, vec, embedding, now)
         assignment = TopicAssignment(topic_id, dev.id, story.id, True, story_is_new, score)
@@ -249,6 +269,7 @@ class StoryEngine:
         dev.sources.add(source)
         dev.article_count += 1
         dev.last_seen = max(dev.last_seen, now)
+        self.dirty_developments[dev.id] = dev
         for term, weight in salience.items():
             dev.salience[term] = dev.salience.get(term, 0.0) + weight
         index = self._dev_index.setdefault(dev.topic_id, RecentIndex(self.config.window_h * 3600.0))
@@ -259,6 +280,7 @@ class StoryEngine:
         if embedding is not None:
             story.embedding = embedding if story.embedding is None else story.embedding + embedding
         story.last_seen = max(story.last_seen, now)
+        self.dirty_stories[story.id] = story
         self._story_index[story.topic_id].add(story.id, vec, now)
         if len(story.centroid.terms) > 2 * MAX_STORY_TERMS:
             dropped = set(story.centroid.terms)

@@ -7,7 +7,9 @@ from bot.stories.vectors import Vocabulary
 _MAX_WORDS = 6
 
 
-def what_is_new(salience: dict[str, float], story_terms: dict[str, float], vocab: Vocabulary) -> str:
+def what_is_new(
+    salience: dict[str, float], words: dict[str, str], story_terms: dict[str, float], vocab: Vocabulary
+) -> str:
     """Terms of this development, weighted by salience and rarity, that earlier developments lacked."""
     ranked = sorted(
         (
@@ -17,4 +19,4 @@ def what_is_new(salience: dict[str, float], story_terms: dict[str, float], vocab
         ),
         key=lambda pair: (-pair[0], pair[1]),
     )
-    return ", ".join(term for _, term in ranked[:_MAX_WORDS])
+    return ", ".join(words.get(term, term) for _, term in ranked[:_MAX_WORDS])

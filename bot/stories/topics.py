@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.stories.engine import StoryEngine
 
 # Without configured topics every article belongs to this one (eval streams without --topics).
-IMPLICIT_TOPIC = "*"
+IMPLICIT_TOPIC = "all"
 _PROFILE_TERMS = 600
 
 

@@ -1,0 +1,128 @@
+"""Engine <-> store: development and story rows for the rest of the house, and the snapshot for restarts.
+
+The snapshot (engine_state) is what a restart rebuilds from, so assignments after a restart are the
+ones the engine would have made without it. The rows are the readable record: digests, lookups and
+timelines query them, never the snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from bot.models import Article, Topic
+from bot.store.db import Db, writing
+from bot.store.schema import developments, development_articles, stories
+from bot.store.sql import upsert_insert
+from bot.store.state import get_engine_state, put_engine_state
+from bot.stories.embedding import Embedder
+from bot.stories.engine import EngineConfig, StoryEngine
+from bot.stories.events import Decision
+from bot.stories.state import dump_engine, load_engine
+
+STATE_KEY = "story_engine"
+_KEY_TERMS = 12
+
+
+def _when(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+async def open_engine(
+    db: Db,
+    topics: Sequence[Topic],
+    config: EngineConfig | None = None,
+    embedder: Embedder | None = None,
+) -> StoryEngine:
+    """The engine as the last snapshot left it, or a fresh one."""
+    blob = await get_engine_state(db, STATE_KEY)
+    if blob is None:
+        return StoryEngine(topics, config, embedder)
+    return await asyncio.to_thread(load_engine, blob, topics, config, embedder)
+
+
+async def process_and_record(
+    db: Db, engine: StoryEngine, articles: Sequence[Article], *, now: datetime
+) -> list[Decision]:
+    """Run the engine on a batch off the event loop, then write its rows and snapshot in one transaction."""
+    decisions = await asyncio.to_thread(engine.process_batch, articles)
+    blob = await asyncio.to_thread(dump_engine, engine)
+    await record(db, engine, articles, decisions, blob, now=now)
+    return decisions
+
+
+async def record(
+    db: Db,
+    engine: StoryEngine,
+    articles: Sequence[Article],
+    decisions: Sequence[Decision],
+    blob: bytes,
+    *,
+    now: datetime,
+) -> None:
+    story_rows = []
+    for _, story in sorted(engine.dirty_stories.items()):
+        key_terms = sorted(story.centroid.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_KEY_TERMS]
+        story_rows.append(
+            {
+                "id": story.id,
+                "topic_id": story.topic_id,
+                "title": story.title,
+                "first_seen": _when(story.first_seen),
+                "last_seen": _when(story.last_seen),
+                "development_count": story.development_count,
+                "key_terms": [term for term, _ in key_terms if "_" not in term],
+            }
+        )
+    dev_rows = []
+    for _, dev in sorted(engine.dirty_developments.items()):
+        dev_rows.append(
+            {
+                "id": dev.id,
+                "topic_id": dev.topic_id,
+                "story_id": dev.story_id,
+                "headline": dev.headline,
+                "what_is_new": dev.what_is_new,
+                "first_seen": _when(dev.first_seen),
+                "last_seen": _when(dev.last_seen),
+                "article_count": dev.article_count,
+                "source_count": len(dev.sources),
+                "representative_article_id": dev.representative_article_id,
+            }
+        )
+    links = [
+        {
+            "development_id": a.development_id,
+            "article_id": article.id,
+            "joined_at": article.published,
+            "new_development": a.new_development,
+        }
+        for article, decision in zip(articles, decisions, strict=True)
+        if article.id is not None
+        for a in decision.assignments
+    ]
+    async with writing(db) as conn:
+        for table, rows in ((stories, story_rows), (developments, dev_rows)):
+            for row in rows:
+                stmt = upsert_insert(conn, table).values(**row)
+                update = {k: v for k, v in row.items() if k != "id"}
+                await conn.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_=update))
+        if links:
+            known = set(
+                (
+                    await conn.execute(
+                        select(development_articles.c.development_id, development_articles.c.article_id).where(
+                            development_articles.c.article_id.in_([link["article_id"] for link in links])
+                        )
+                    )
+                ).tuples()
+            )
+            fresh = [lk for lk in links if (lk["development_id"], lk["article_id"]) not in known]
+            if fresh:
+                await conn.execute(development_articles.insert(), fresh)
+    await put_engine_state(db, STATE_KEY, blob, now=now)
+    engine.dirty_developments.clear()
+    engine.dirty_stories.clear()
