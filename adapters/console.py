@@ -223,7 +223,9 @@ def render(message: Message, header: str) -> RenderableType:
         parts.append(Text(clean(message.title), style="bold"))
     if not message.sections and message.text != message.title:
         parts.append(Text(clean(message.text)))
-    for section in message.sections:
+    for index, section in enumerate(message.sections):
+        if index:
+            parts.append(Text(""))
         if section.heading:
             parts.append(Text(clean(section.heading), style="bold cyan"))
         if section.text:
