@@ -62,22 +62,39 @@ ESCAPING_TINY = Capabilities(
 ALL_CAPS = [SLACK_LIKE, DISCORD_LIKE, ESCAPING_TINY]
 
 _alphabet = st.sampled_from(list("abcdefghij klmnop\n\t&<>.,-é漢😀\u200b"))
-short_text = st.text(_alphabet, max_size=60)
+# Ready-made pieces keep generation cheap; the character-level and repeated texts add variety.
+_FRAGMENTS = [
+    "",
+    "a",
+    "Reuters",
+    "naïve café",
+    "emoji 😀😀 here",
+    "& <b>escaped</b> &amp;",
+    "line\nbreak\n\nparagraph",
+    "word " * 60,
+    "x" * 300,
+    "漢字 " * 120,
+    "Supercalifragilisticexpialidocious" * 10,
+]
+fragment = st.sampled_from(_FRAGMENTS)
 long_text = st.builds(
     lambda word, times: (word + " ") * times, st.text(_alphabet, min_size=1, max_size=15), st.integers(0, 900)
 )
-any_text = st.one_of(short_text, long_text)
+any_text = st.one_of(fragment, st.text(_alphabet, max_size=40), long_text)
 urls = st.builds(
     lambda path, pad: f"https://example.org/{path}{'x' * pad}",
-    st.text("abc/", max_size=20),
+    st.sampled_from(["", "a/b", "漢"]),
     st.integers(0, 2_100),
 )
-links = st.builds(Link, label=any_text, url=urls)
+links = st.builds(Link, label=fragment, url=urls)
 sections = st.builds(
     Section,
     text=any_text,
     heading=st.none() | any_text,
-    links=st.lists(links, max_size=40).map(tuple),
+    # Mostly a few links, sometimes more than any platform takes in one section.
+    links=st.integers(0, 9)
+    .flatmap(lambda k: st.lists(links, max_size=3) if k else st.lists(links, min_size=24, max_size=30))
+    .map(tuple),
     context=st.none() | any_text,
 )
 buttons = st.builds(Button, label=any_text, action=st.just("mute_story"), value=st.just("1"))
@@ -85,7 +102,16 @@ messages = st.builds(
     Message,
     text=any_text,
     title=st.none() | any_text,
-    sections=st.lists(sections, max_size=70).map(tuple),
+    # Mostly short messages, sometimes more sections than Slack's 50 blocks.
+    sections=st.integers(0, 3)
+    .flatmap(
+        lambda k: (
+            st.lists(sections, max_size=12)
+            if k
+            else st.lists(sections, min_size=8, max_size=12).map(lambda few: few * 6)
+        )
+    )
+    .map(tuple),
     buttons=st.lists(buttons, max_size=30).map(tuple),
     ephemeral=st.booleans(),
 )
