@@ -35,6 +35,12 @@ _STOPWORDS: dict[str, frozenset[str]] = {
     }.items()
 }
 
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _STOPWORDS.items():
+    for _word in _words:
+        _LANGUAGES_OF[_word] = (*_LANGUAGES_OF.get(_word, ()), _lang)
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
 _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ja", re.compile(r"[\u3040-\u30ff]")),
     ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
@@ -54,20 +60,17 @@ _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 def guess_language(text: str) -> str:
     """ISO 639-1 code of the likely language of `text`, or "" when the evidence is thin."""
-    sample = text[:2000]
-    letters = sum(1 for ch in sample if ch.isalpha())
-    if not letters:
-        return ""
-    for lang, script in _SCRIPTS:
-        # A script must carry a fair share of the letters, so one quoted word does not decide.
-        if len(script.findall(sample)) >= max(2, letters // 5):
-            return lang
-    words = [word.lower() for word in _WORD.findall(sample)]
+    sample = text[:1000]
+    if not sample.isascii():
+        letters = len(_LETTER.findall(sample))
+        for lang, script in _SCRIPTS:
+            # A script must carry a fair share of the letters, so one quoted word does not decide.
+            if len(script.findall(sample)) >= max(2, letters // 5):
+                return lang
+    words = _WORD.findall(sample.lower())
     scores: Counter[str] = Counter()
     for word in words:
-        for lang, stopwords in _STOPWORDS.items():
-            if word in stopwords:
-                scores[lang] += 1
+        scores.update(_LANGUAGES_OF.get(word, ()))
     ranked = scores.most_common(2)
     if not ranked or ranked[0][1] < 3:
         return ""

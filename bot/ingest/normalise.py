@@ -43,8 +43,6 @@ _BLOCK_TAGS = (
 )
 _BLOCK_SELECTOR = _BLOCK_TAGS.replace(" ", ",")
 _MARKUP = re.compile(r"<[A-Za-z!/?]|&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
-_SPACES = re.compile(r"[^\S\n]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # A UTF-8 lead byte read as Latin-1/cp1252 followed by a continuation byte: the mark of mojibake.
 _MOJIBAKE = re.compile(
@@ -82,12 +80,17 @@ def clean_title(title: str, limit: int = MAX_TITLE_CHARS) -> str:
 
 def clean_text(html: str, limit: int = MAX_TEXT_CHARS) -> str:
     """Plain article text from summary/content HTML, capped at `limit` characters on a word boundary."""
-    return _truncate(html_to_text(fix_mojibake(html)), limit)
+    # Full posts run to 200 KB of HTML; a prefix almost always holds `limit` characters of text.
+    prefix = html[: limit * 4]
+    text = html_to_text(fix_mojibake(prefix))
+    if len(text) < limit and len(prefix) < len(html):
+        text = html_to_text(fix_mojibake(html))
+    return _truncate(text, limit)
 
 
 def fix_mojibake(text: str) -> str:
     """Repair double-encoded UTF-8 ("Kennedyâ€™s") and stray C1 controls; other text is untouched."""
-    if not _MOJIBAKE.search(text):
+    if text.isascii() or not _MOJIBAKE.search(text):
         return text
     return ftfy.fix_text(text, _FTFY)
 
@@ -123,9 +126,9 @@ def normalise_language(*tags: str | None, text: str = "") -> str:
 
 
 def _collapse(text: str) -> str:
-    text = _CONTROL.sub("", text.replace("\r", "\n").replace("\xa0", " "))
-    text = _SPACES.sub(" ", text)
-    return _NEWLINES.sub("\n", text).strip()
+    text = _CONTROL.sub("", text)
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _truncate(text: str, limit: int) -> str:

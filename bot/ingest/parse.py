@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 from bot.ingest.fallback import parse_with_feedparser
 from bot.ingest.feed import FeedError, ParsedEntry, ParsedFeed
 from bot.ingest.jsonfeed import parse_json_feed
+from bot.ingest.repair import repair_xml
 from bot.ingest.xmlfeed import parse_xml_fast
 
 __all__ = ["FeedError", "ParsedEntry", "ParsedFeed", "parse_feed", "parse_feed_async"]
@@ -62,6 +63,9 @@ def parse_feed(data: bytes, *, url: str = "", headers: Mapping[str, str] | None 
         parsed = parse_xml_fast(data, base_url)
         if parsed is not None:
             return parsed
+        repaired = repair_xml(data)
+        if repaired is not None and (parsed := parse_xml_fast(repaired[0], base_url)) is not None:
+            return replace(parsed, warning="repaired: " + "; ".join(repaired[1]))
     try:
         parsed = parse_with_feedparser(data, headers, base_url)
     except FeedError as exc:

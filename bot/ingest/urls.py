@@ -7,6 +7,7 @@ variants to the ordinary page, sorts the query and percent-encodes consistently 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -90,8 +91,10 @@ def absolute_url(link: str, *bases: str | None) -> str:
     return link
 
 
+@lru_cache(maxsize=65_536)
 def canonical_url(url: str) -> str:
     """The canonical spelling of an http(s) URL; anything else comes back stripped but unchanged."""
+    # Cached: every poll of a feed sees mostly the same entry URLs as the last one.
     url = url.strip()
     try:
         parts = urlsplit(url)
