@@ -116,10 +116,12 @@ messages = st.builds(
     ephemeral=st.booleans(),
 )
 _SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Whole random messages are costly to draw; three capability sets share the load.
+_MESSAGE_SETTINGS = settings(_SETTINGS, max_examples=60)
 
 
 @pytest.mark.parametrize("caps", ALL_CAPS, ids=["slack", "discord", "escaping"])
-@_SETTINGS
+@_MESSAGE_SETTINGS
 @given(message=messages)
 def test_no_part_exceeds_any_limit(caps: Capabilities, message: Message) -> None:
     parts = split_message(message, caps)
@@ -131,7 +133,7 @@ def test_no_part_exceeds_any_limit(caps: Capabilities, message: Message) -> None
 
 
 @pytest.mark.parametrize("caps", ALL_CAPS, ids=["slack", "discord", "escaping"])
-@_SETTINGS
+@_MESSAGE_SETTINGS
 @given(message=messages)
 def test_fit_message_gives_one_fitting_message(caps: Capabilities, message: Message) -> None:
     assert check_fits(fit_message(message, caps), caps) == []
