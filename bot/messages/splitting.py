@@ -67,7 +67,7 @@ def split_message(message: Message, caps: Capabilities) -> list[Message]:
         base = truncate(message.title or message.text, max(caps.max_text - measure(suffix), 0), measure)
         result.append(
             Message(
-                text=truncate(base + suffix, caps.max_text, measure),
+                text=truncate((base + suffix).strip(), caps.max_text, measure),
                 sections=tuple(sections),
                 ephemeral=message.ephemeral,
                 metadata=dict(message.metadata),
