@@ -12,14 +12,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, literal_column, or_, select
+from sqlalchemy import Row, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Article
 from bot.store.db import Db, reading, writing
-from bot.store.fingerprint import BAND_BITS, SYNDICATION_MAX_DISTANCE, article_fingerprint, bands, hamming
+from bot.store.fingerprint import (
+    article_fingerprint,
+)
 from bot.store.schema import articles, source_items, sources
 from bot.store.sql import chunks, upsert_insert
+from bot.store.syndication import find_originals
 
 SYNDICATION_WINDOW_DAYS = 3
 # Above this many characters, fingerprinting a batch moves off the event loop.
@@ -128,42 +131,6 @@ async def _ids_by_url(conn: AsyncConnection, urls: Iterable[str]) -> dict[str, i
     return found
 
 
-async def _originals(
-    conn: AsyncConnection, source_id: int, prints: Sequence[int], since: datetime
-) -> list[int | None]:
-    """For each fingerprint, the original article it is a copy of (another source's, recent), or None."""
-    if not prints:
-        return []
-    # Pigeonhole: within 3 bits, two 64-bit prints agree on at least one of four 16-bit bands.
-    band_sets = [sorted({bands(p)[i] for p in prints}) for i in range(4)]
-    fp = articles.c.fingerprint
-    # Literal shift counts: PostgreSQL has bigint >> integer but no bigint >> bigint.
-    band_filters = [
-        fp.op(">>")(literal_column(str(i * BAND_BITS))).op("&")(literal_column("65535")).in_(band_sets[i])
-        for i in range(4)
-    ]
-    query = select(articles.c.id, articles.c.original_id, fp).where(
-        fp.is_not(None),
-        articles.c.fetched_at >= since,
-        or_(articles.c.source_id.is_(None), articles.c.source_id != source_id),
-        or_(*band_filters),
-    )
-    candidates = (await conn.execute(query)).all()
-    matches: list[int | None] = []
-    for value in prints:
-        best: tuple[int, int, int] | None = None
-        for cand in candidates:
-            distance = hamming(value, cand.fingerprint)
-            if distance <= SYNDICATION_MAX_DISTANCE:
-                # Link to the root original, so copies of copies all point at one article.
-                root = cand.original_id or cand.id
-                key = (distance, root, cand.id)
-                if best is None or key < best:
-                    best = key
-        matches.append(best[1] if best else None)
-    return matches
-
-
 async def save_articles(
     db: Db,
     source_id: int,
@@ -205,7 +172,7 @@ async def save_articles(
         prints = await _fingerprints(to_insert)
         since = now - timedelta(days=syndication_window_days)
         known = [p for p in prints if p is not None]
-        matched = iter(await _originals(conn, source_id, known, since))
+        matched = iter(await find_originals(conn, source_id, known, since))
         originals = [next(matched) if p is not None else None for p in prints]
 
         inserted: dict[str, int] = {}

@@ -7,6 +7,7 @@ as a development and its outbox rows, land atomically).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +34,8 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**{_WRITE_OPTION: True})
+        # SQLite has one writer; queueing writers here beats its busy handler's sleep-and-retry.
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -46,7 +49,11 @@ class Store:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction, committed on exit (BEGIN IMMEDIATE on SQLite, so no lock upgrades)."""
-        async with self._writer.begin() as conn:
+        if self._write_lock is None:
+            async with self._writer.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self._writer.begin() as conn:
             yield conn
 
     @asynccontextmanager

@@ -219,9 +219,14 @@ job_state = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
-# Full-text search objects made by raw DDL in the migrations; schema comparison must skip them.
-SEARCH_OBJECT_NAMES = frozenset(
+# Objects made by raw DDL in the migrations (full-text search, fingerprint band expression
+# indexes); schema comparison must skip them.
+RAW_DDL_OBJECT_NAMES = frozenset(
     {
+        "ix_articles_fingerprint_band0",
+        "ix_articles_fingerprint_band1",
+        "ix_articles_fingerprint_band2",
+        "ix_articles_fingerprint_band3",
         "articles_fts",
         "articles_fts_data",
         "articles_fts_idx",
@@ -234,5 +239,5 @@ SEARCH_OBJECT_NAMES = frozenset(
 
 
 def include_object(_obj: object, name: str | None, _type: str, _reflected: bool, _compare_to: object) -> bool:
-    """Alembic `include_object` hook: compare everything except the full-text search objects."""
-    return name not in SEARCH_OBJECT_NAMES
+    """Alembic `include_object` hook: compare everything except the raw-DDL objects above."""
+    return name not in RAW_DDL_OBJECT_NAMES

@@ -100,11 +100,12 @@ async def test_syndicated_copy_is_linked_to_its_original(store: Store, t0: datet
     a = await add_source(store, "https://a.example/feed", now=t0)
     b = await add_source(store, "https://b.example/feed", now=t0)
     c = await add_source(store, "https://c.example/feed", now=t0)
-    original = await save_articles(
-        store, a.id, [make_article(1, text=STORY), make_article(2, text=OTHER_STORY)], now=t0
-    )
+    first = [make_article(1, text=LONG_STORY), make_article(2, text=OTHER_STORY)]
+    original = await save_articles(store, a.id, first, now=t0)
     original_id = original.saved[0].id
-    copy = make_article(10, text=STORY + " Reporting by the wire.", url="https://b.example/copy")
+    copy = make_article(
+        10, text="By AP staff. " + LONG_STORY + " Reporting by the wire.", url="https://b.example/c"
+    )
     later = t0 + timedelta(hours=2)
     result = await save_articles(store, b.id, [copy, make_article(11)], now=later)
     assert (result.new, result.duplicate, result.syndicated) == (1, 0, 1)
@@ -112,10 +113,9 @@ async def test_syndicated_copy_is_linked_to_its_original(store: Store, t0: datet
     assert saved_copy.original_id == original_id and saved_copy.id != original_id
     stored = await get_article(store, saved_copy.id or 0)
     assert stored is not None and stored.original_id == original_id
-    # A copy of the copy points at the root original too.
-    third = await save_articles(
-        store, c.id, [make_article(20, text=STORY, url="https://c.example/x")], now=later
-    )
+    # Another outlet's exact copy (its own headline) points at the root original too.
+    exact = make_article(20, title="Another headline", text=LONG_STORY, url="https://c.example/x")
+    third = await save_articles(store, c.id, [exact], now=later)
     assert third.syndicated == 1 and third.saved[0].original_id == original_id
 
 
