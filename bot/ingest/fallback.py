@@ -31,12 +31,14 @@ def parse_with_feedparser(data: bytes, headers: Mapping[str, str], base_url: str
     result: Any = feedparser.parse(
         data, response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
     )
-    return feed_from_result(result, base_url)
+    # feedparser adds an XML declaration line to documents without one; line numbers shift by it.
+    shift = 0 if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml") else 1
+    return feed_from_result(result, base_url, line_shift=shift)
 
 
-def feed_from_result(result: Any, base_url: str = "") -> ParsedFeed:
+def feed_from_result(result: Any, base_url: str = "", line_shift: int = 0) -> ParsedFeed:
     """A ParsedFeed from a feedparser result dict (also how tests compare against feedparser defaults)."""
-    problem = describe_bozo(result.get("bozo_exception")) if result.get("bozo") else ""
+    problem = describe_bozo(result.get("bozo_exception"), line_shift) if result.get("bozo") else ""
     entries = [_entry(entry) for entry in result.get("entries", [])]
     version = str(result.get("version") or "")
     if not entries:
@@ -58,10 +60,10 @@ def feed_from_result(result: Any, base_url: str = "") -> ParsedFeed:
     )
 
 
-def describe_bozo(exc: object) -> str:
+def describe_bozo(exc: object, line_shift: int = 0) -> str:
     """feedparser's bozo exception as a short human reason."""
     if isinstance(exc, xml.sax.SAXParseException):
-        return f"not well-formed XML at line {exc.getLineNumber()} ({exc.getMessage()})"
+        return f"not well-formed XML at line {max(1, exc.getLineNumber() - line_shift)} ({exc.getMessage()})"
     if isinstance(exc, CharacterEncodingOverride):
         return f"character encoding problem: {exc}"
     if isinstance(exc, CharacterEncodingUnknown):

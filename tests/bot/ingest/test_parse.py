@@ -202,11 +202,49 @@ def test_windows_1251_without_http_charset() -> None:
     assert parse_feed(doc.encode("cp1251")).entries[0].title == "Москва"
 
 
-def test_recovered_broken_feed_carries_a_warning() -> None:
-    doc = ('\n<?xml version="1.0"?>\n' + ITEM.format("Still here")).encode()
-    parsed = parse_feed(doc)
-    assert parsed.entries[0].title == "Still here"
-    assert parsed.warning.startswith("not well-formed XML at line ")
+@pytest.mark.parametrize(
+    ("data", "title", "warning"),
+    [
+        (
+            ('\n<?xml version="1.0"?>\n' + ITEM.format("Still here")).encode(),
+            "Still here",
+            "repaired: whitespace before the XML declaration",
+        ),
+        (
+            ('<?xml version="1.0" encoding="utf-8"?>' + ITEM.format("It’s é")).encode(),
+            "It’s é",
+            "",
+        ),
+        (
+            b'<?xml version="1.0" encoding="utf-8"?>' + ITEM.format("It\x92s caf\xe9").encode("latin-1"),
+            "It’s café",
+            "repaired: bytes invalid for declared encoding utf-8",
+        ),
+        (
+            ('<?xml version="1.0" encoding="utf-16"?>' + ITEM.format("Lying ✓")).encode(),
+            "Lying ✓",
+            "repaired: declared utf-16 but the bytes are not",
+        ),
+        (
+            ITEM.format("Nul\x00 byte").encode(),
+            "Nul byte",
+            "repaired: control characters removed",
+        ),
+    ],
+)
+def test_common_breakage_is_repaired_with_a_warning(data: bytes, title: str, warning: str) -> None:
+    parsed = parse_feed(data)
+    assert parsed.entries[0].title == title
+    assert parsed.warning == warning
+
+
+def test_feed_recovered_by_feedparser_carries_its_warning() -> None:
+    doc = (
+        b'<rss version="2.0"><channel><item><title>Kept</title><description><b>bold</i></description></item>'
+    )
+    parsed = parse_feed(doc + b"</channel></rss>")
+    assert parsed.entries[0].title == "Kept"
+    assert parsed.warning.startswith("not well-formed XML at line 1")
 
 
 async def test_parse_feed_async_runs_off_the_loop() -> None:
