@@ -63,7 +63,8 @@ def feed_from_result(result: Any, base_url: str = "", line_shift: int = 0) -> Pa
 def describe_bozo(exc: object, line_shift: int = 0) -> str:
     """feedparser's bozo exception as a short human reason."""
     if isinstance(exc, xml.sax.SAXParseException):
-        return f"not well-formed XML at line {max(1, exc.getLineNumber() - line_shift)} ({exc.getMessage()})"
+        line = max(1, (exc.getLineNumber() or 1) - line_shift)
+        return f"not well-formed XML at line {line} ({exc.getMessage()})"
     if isinstance(exc, CharacterEncodingOverride):
         return f"character encoding problem: {exc}"
     if isinstance(exc, CharacterEncodingUnknown):
