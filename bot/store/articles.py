@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, select
+from sqlalchemy import Row, and_, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Article
@@ -21,7 +21,7 @@ from bot.store.fingerprint import (
     article_fingerprint,
 )
 from bot.store.schema import articles, source_items, sources
-from bot.store.sql import chunks, upsert_insert
+from bot.store.sql import IN_CHUNK, chunks, upsert_insert
 from bot.store.syndication import find_originals
 
 SYNDICATION_WINDOW_DAYS = 3
@@ -113,14 +113,31 @@ async def _fingerprints(batch: Sequence[Article]) -> list[int | None]:
     return compute()
 
 
-async def _seen_keys(conn: AsyncConnection, source_id: int, keys: Sequence[str]) -> set[str]:
+async def _lookup(
+    conn: AsyncConnection, source_id: int, keys: Sequence[str], urls: Sequence[str]
+) -> tuple[set[str], dict[str, int]]:
+    """Item keys this source already delivered, and ids of articles already stored under these URLs.
+
+    One UNION ALL round trip per chunk: on the hot path round trips cost more than the queries.
+    """
     seen: set[str] = set()
-    for part in chunks(keys):
-        query = select(source_items.c.item_key).where(
-            source_items.c.source_id == source_id, source_items.c.item_key.in_(part)
+    found: dict[str, int] = {}
+    for start in range(0, max(len(keys), len(urls)), IN_CHUNK):
+        key_part, url_part = keys[start : start + IN_CHUNK], urls[start : start + IN_CHUNK]
+        query = union_all(
+            select(
+                literal_column("0").label("kind"),
+                source_items.c.item_key.label("value"),
+                source_items.c.article_id,
+            ).where(source_items.c.source_id == source_id, source_items.c.item_key.in_(key_part)),
+            select(literal_column("1"), articles.c.url, articles.c.id).where(articles.c.url.in_(url_part)),
         )
-        seen.update((await conn.execute(query)).scalars())
-    return seen
+        for kind, value, article_id in await conn.execute(query):
+            if kind == 0:
+                seen.add(value)
+            else:
+                found[value] = article_id
+    return seen, found
 
 
 async def _ids_by_url(conn: AsyncConnection, urls: Iterable[str]) -> dict[str, int]:
@@ -155,18 +172,19 @@ async def save_articles(
             continue
         keys_in_batch.add(key)
         urls_in_batch.add(article.url)
-        unique.append(
-            replace(article, item_key=key, source_id=source_id, fetched_at=article.fetched_at or now)
-        )
+        if key != article.item_key or article.source_id != source_id or article.fetched_at is None:
+            article = replace(
+                article, item_key=key, source_id=source_id, fetched_at=article.fetched_at or now
+            )
+        unique.append(article)
     duplicates = len(batch) - len(unique)
     if not unique:
         return SaveResult(duplicate=duplicates)
 
     async with writing(db) as conn:
-        seen = await _seen_keys(conn, source_id, [a.item_key for a in unique])
+        seen, existing = await _lookup(conn, source_id, [a.item_key for a in unique], [a.url for a in unique])
         fresh = [a for a in unique if a.item_key not in seen]
         duplicates += len(unique) - len(fresh)
-        existing = await _ids_by_url(conn, [a.url for a in fresh]) if fresh else {}
         to_insert = [a for a in fresh if a.url not in existing]
 
         prints = await _fingerprints(to_insert)
