@@ -7,8 +7,9 @@ repeats inside one document cannot tell its entries apart, so it cannot be trust
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -22,6 +23,7 @@ from bot.ingest.normalise import (
     normalise_language,
     normalise_published,
 )
+from bot.ingest.parse import parse_feed
 from bot.models import Article
 
 KeyKind = Literal["guid", "link", "hash"]
@@ -64,6 +66,27 @@ def to_articles(parsed: ParsedFeed, source_id: int, source_name: str, fetched_at
             )
         )
     return articles
+
+
+async def parse_articles_async(
+    data: bytes,
+    *,
+    source_id: int,
+    source_name: str,
+    fetched_at: datetime,
+    url: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> tuple[ParsedFeed, list[Article]]:
+    """parse_feed + to_articles in one worker thread: all the CPU work of one poll, off the event loop.
+
+    Raises FeedError like parse_feed. The ParsedFeed is returned too, for its title and `warning`.
+    """
+
+    def work() -> tuple[ParsedFeed, list[Article]]:
+        parsed = parse_feed(data, url=url, headers=headers)
+        return parsed, to_articles(parsed, source_id, source_name, fetched_at)
+
+    return await asyncio.to_thread(work)
 
 
 def entry_url(entry: ParsedEntry, parsed: ParsedFeed) -> str:

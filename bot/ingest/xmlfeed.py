@@ -96,10 +96,15 @@ def _rss(root: etree._Element, base_url: str, version: str) -> ParsedFeed | None
 def _atom(root: etree._Element, base_url: str) -> ParsedFeed:
     feed_lang = root.get(_XML_LANG, "") or _own_language(root)
     entries = [_entry(el, feed_lang, atom=True) for el in root if _key(el) == "entry"]
-    link = ""
+    link = feed_id = ""
     for el in root:
-        if _key(el) == "link":
+        key = _key(el)
+        if key == "link":
             link = _atom_link(el) or link
+        elif key == "id" and not feed_id:
+            feed_id = _resolve(el, _text(el))
+    # feedparser's rule for feeds too: with no alternate link, the id stands in for it.
+    link = link or feed_id
     return ParsedFeed(_feed_field(root, "title"), link, entries, feed_lang, "atom10", base_url=base_url)
 
 

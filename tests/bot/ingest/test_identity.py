@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.ingest.feed import ParsedEntry, ParsedFeed
-from bot.ingest.identity import MAX_KEY_CHARS, choose_key_kind, to_articles
+from bot.ingest.identity import MAX_KEY_CHARS, choose_key_kind, parse_articles_async, to_articles
 from tests.bot.ingest.conftest import FETCHED_AT
 
 WHEN = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
@@ -103,3 +103,13 @@ def test_non_http_links_are_not_urls() -> None:
     parsed = feed(ParsedEntry(title="A", link="javascript:alert(1)"), link="")
     (article,) = to_articles(parsed, 1, "x", FETCHED_AT)
     assert article.url == ""
+
+
+async def test_parse_articles_async() -> None:
+    data = b'<rss version="2.0"><channel><title>N</title><item><title>One</title><link>/1</link></item>'
+    data += b"</channel></rss>"
+    parsed, articles = await parse_articles_async(
+        data, source_id=3, source_name="N", fetched_at=FETCHED_AT, url="https://n.example/rss"
+    )
+    assert parsed.title == "N"
+    assert [(a.title, a.url, a.source_id) for a in articles] == [("One", "https://n.example/1", 3)]
