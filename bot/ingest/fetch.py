@@ -27,6 +27,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
 _CHUNK = 64 * 1024
+# (status, Location) of a redirect the fetcher follows itself, after vetting the new URL.
+Redirect = tuple[int, str]
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
@@ -139,9 +141,7 @@ class Fetcher:
             seen.add(current)
         raise FetchError(f"too many redirects (max {self._settings.max_redirects})", False)
 
-    async def _hop(
-        self, url: str, headers: dict[str, str], budget: list[float]
-    ) -> FetchResult | tuple[int, str]:
+    async def _hop(self, url: str, headers: dict[str, str], budget: list[float]) -> FetchResult | Redirect:
         """One request: a result, or (status, Location) for a redirect to follow."""
         try:
             self._guard.check_url(url)
@@ -168,7 +168,7 @@ class Fetcher:
             finally:
                 budget[0] -= loop.time() - started
 
-    async def _request(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
+    async def _request(self, url: str, headers: dict[str, str]) -> FetchResult | Redirect:
         if self._session is None:
             raise RuntimeError("use Fetcher as 'async with Fetcher(...) as fetcher'")
         async with self._session.get(url, headers=headers, allow_redirects=False) as response:
@@ -257,7 +257,11 @@ class _Decoder:
         return self._drain(limit)
 
     def finish(self, limit: int) -> bytes:
-        return self._drain(limit) if self._inflate is not None else b""
+        if self._inflate is None:
+            return b""
+        out = self._drain(limit)
+        # What zlib still holds once all input is in is at most one window, so flush() is safe.
+        return out + self._inflate.flush() if len(out) < limit else out
 
     def _drain(self, limit: int) -> bytes:
         assert self._inflate is not None

@@ -117,6 +117,23 @@ async def test_gzip_body_is_decompressed(
     assert result.body == FEED
 
 
+async def test_deflate_bodies_zlib_wrapped_and_raw(
+    server: FeedServer, settings: IngestSettings, clock: ManualClock
+) -> None:
+    import zlib
+
+    raw = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    server.add("/zlib.xml", zlib.compress(FEED), headers={"Content-Encoding": "deflate"})
+    server.add("/raw.xml", raw.compress(FEED) + raw.flush(), headers={"Content-Encoding": "deflate"})
+    server.add("/br.xml", b"\x0b\x00", headers={"Content-Encoding": "br"})
+    async with Fetcher(settings, clock) as fetcher:
+        assert (await fetcher.fetch(server.url("/zlib.xml"))).body == FEED
+        assert (await fetcher.fetch(server.url("/raw.xml"))).body == FEED
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(server.url("/br.xml"))
+    assert caught.value.reason == "unsupported content encoding br"
+
+
 async def test_gzip_bomb_stops_at_the_cap_without_inflating(
     server: FeedServer, settings: IngestSettings, clock: ManualClock
 ) -> None:
