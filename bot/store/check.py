@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -10,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import SystemClock
-from bot.store.db import Store, create_engine
+from bot.store.db import Store, create_engine, normalise_url
 from bot.store.migrate import current_revision, head_revision
 from bot.store.schema import job_state, metadata, outbox, sources
 
@@ -22,11 +23,23 @@ _FTS_TRIGGERS = frozenset({"articles_fts_ai", "articles_fts_ad", "articles_fts_a
 async def check(url: str, *, now: datetime | None = None) -> list[str]:
     """Problems found in the database at `url` (an empty list means healthy). Changes nothing."""
     now = now or SystemClock().now()
+    missing = _missing_sqlite_file(url)
+    if missing:
+        return [missing]
     store = Store(create_engine(url))
     try:
         return await check_store(store, now=now)
     finally:
         await store.close()
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    # Opening a missing SQLite file would create it, and a check must change nothing.
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database).expanduser()
+    return None if path.is_file() else f"{path}: no such database file"
 
 
 async def check_store(store: Store, *, now: datetime) -> list[str]:

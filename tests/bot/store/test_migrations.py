@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -36,7 +38,22 @@ async def test_migrations_match_schema_module(store: Store) -> None:
         assert await conn.run_sync(_schema_diff) == []
 
 
+async def test_concurrent_upgrades_take_turns(db_url: str, t0: datetime) -> None:
+    assert await asyncio.gather(upgrade(db_url), upgrade(db_url)) == [head_revision()] * 2
+    assert await check(db_url, now=t0) == []
+
+
+async def test_check_does_not_create_a_missing_sqlite_file(tmp_path: Path, t0: datetime) -> None:
+    missing = tmp_path / "nowhere" / "db.sqlite"
+    assert await check(f"sqlite:///{missing}", now=t0) == [f"{missing}: no such database file"]
+    assert not missing.parent.exists()
+
+
 async def test_check_reports_missing_schema(db_url: str, t0: datetime) -> None:
+    empty = await open_store(db_url, migrate=False)
+    async with empty.read() as conn:
+        await conn.exec_driver_sql("SELECT 1")
+    await empty.close()
     problems = await check(db_url, now=t0)
     assert problems and "storywatch db upgrade" in problems[0]
 
@@ -90,7 +107,7 @@ async def test_unsupported_urls_are_refused(url: str) -> None:
         await open_store(url)
 
 
-async def test_plain_sqlite_url_gets_async_driver(tmp_path: object) -> None:
+async def test_plain_sqlite_url_gets_async_driver(tmp_path: Path) -> None:
     store = await open_store(f"sqlite:///{tmp_path}/sub/dir/db.sqlite")
     try:
         assert store.engine.url.drivername == "sqlite+aiosqlite" and store.is_sqlite
