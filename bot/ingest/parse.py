@@ -31,7 +31,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 )
 _DECLARED = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _PROLOGUE = re.compile(r"^\s*(<\?[^>]*\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
-_HTML_ROOTS = frozenset({"html", "head", "body", "HTML", "Html"})
+_HTML_ROOTS = frozenset({"html", "head", "body"})
 _ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")
 _MARKUP_DECL = re.compile(r"<!(--.*?--|\[CDATA\[.*?\]\]|[^\[>]*(\[.*?\]\s*)?)>|<\?.*?\?>", re.DOTALL)
 _DOCTYPE = re.compile(r"<!DOCTYPE[^\[>]*([\[>])")
@@ -56,7 +56,9 @@ def parse_feed(data: bytes, *, url: str = "", headers: Mapping[str, str] | None 
     if not start.startswith("<") and not stripped.startswith("<"):
         raise FeedError("not a supported feed (neither XML nor JSON)", unsupported=True)
     root = _root_name(start)
-    if root in _HTML_ROOTS or (root is None and re.match(r"<!doctype\s+html", start, re.IGNORECASE)):
+    if (root or "").lower() in _HTML_ROOTS or (
+        root is None and re.match(r"<!doctype\s+html", start, re.IGNORECASE)
+    ):
         raise FeedError("HTML page, not a feed", unsupported=True)
     _refuse_unsafe_entities(start)
     if _fast_path_allowed(data, content_type):
@@ -69,6 +71,7 @@ def parse_feed(data: bytes, *, url: str = "", headers: Mapping[str, str] | None 
     try:
         parsed = parse_with_feedparser(data, headers, base_url)
     except FeedError as exc:
+        # CDF (<CHANNEL>) is a feed format feedparser reads but gives no version when it has no items.
         if exc.unsupported and (root or "").lower() == "channel":
             return ParsedFeed(title="", link="", version="cdf", base_url=base_url)
         if exc.unsupported:

@@ -58,7 +58,7 @@ _PARSER = etree.XMLParser(
 def parse_xml_fast(data: bytes, base_url: str = "") -> ParsedFeed | None:
     """The feed in `data`, or None when this path declines and feedparser should read it."""
     head = data[:4096]
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head or b"base64" in data:
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         return None
     try:
         root = etree.fromstring(data, _PARSER, base_url=base_url or None)
@@ -212,7 +212,10 @@ def _markup(el: etree._Element, atom: bool, default_html: bool = False) -> str:
     if kind in ("xhtml", "application/xhtml+xml") or len(el):
         return _inner_xml(el).strip()
     text = (el.text or "").strip()
-    if kind not in _TEXT_KINDS and not kind.startswith("text/") and not kind.endswith(("+xml", "/xml")):
+    base64_type = (
+        kind not in _TEXT_KINDS and not kind.startswith("text/") and not kind.endswith(("+xml", "/xml"))
+    )
+    if el.get("mode") == "base64" or base64_type:
         # feedparser's rule: any other media type is base64-encoded content.
         try:
             return base64.b64decode(text, validate=False).decode("utf-8")
