@@ -9,6 +9,7 @@ CI=true they fail instead, because CI must run them.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -85,10 +86,8 @@ class _ThrowawayServer:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
             self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except (subprocess.SubprocessError, OSError):
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log_tail(self) -> str:
@@ -177,4 +176,3 @@ async def store(db_url: str) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
-

@@ -39,7 +39,7 @@ async def test_migrations_match_schema_module(store: Store) -> None:
 
 
 async def test_concurrent_upgrades_take_turns(db_url: str, t0: datetime) -> None:
-    assert await asyncio.gather(upgrade(db_url), upgrade(db_url)) == [head_revision()] * 2
+    assert list(await asyncio.gather(upgrade(db_url), upgrade(db_url))) == [head_revision()] * 2
     assert await check(db_url, now=t0) == []
 
 
