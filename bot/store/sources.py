@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Source
@@ -301,3 +302,54 @@ async def claim_due_sources(db: Db, now: datetime, owner: str, lease_s: float, l
     claimed = [_source(row) for row in rows]
     claimed.sort(key=lambda s: (s.next_poll_at is not None, s.next_poll_at or now, s.id))
     return claimed
+
+
+async def record_not_modified_many(
+    db: Db, polled: Sequence[tuple[Source, str | None]], *, now: datetime
+) -> list[Source]:
+    """Many 304 answers in one statement: each (source, permanent-redirect URL or None) polled fine.
+
+    A poll pass over thousands of feeds is mostly 304s; one executemany keeps it off the disk's path.
+    Redirected sources go through `record_poll_success`, which checks the new URL is free.
+    """
+    plain = [(s, u) for s, u in polled if not u or u == s.url]
+    moved = [(s, u) for s, u in polled if u and u != s.url]
+    out: list[Source] = []
+    async with writing(db) as conn:
+        if plain:
+            rows = [
+                {
+                    "b_id": s.id,
+                    "b_next": now + timedelta(seconds=s.poll_interval_s),
+                }
+                for s, _ in plain
+            ]
+            stmt = (
+                update(sources)
+                .where(sources.c.id == bindparam("b_id"))
+                .values(
+                    last_polled_at=now,
+                    last_ok_at=now,
+                    consecutive_failures=0,
+                    last_error=None,
+                    primed=True,
+                    next_poll_at=bindparam("b_next"),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+            await conn.execute(stmt, rows)
+            out.extend(
+                replace(
+                    s,
+                    last_polled_at=now,
+                    next_poll_at=now + timedelta(seconds=s.poll_interval_s),
+                    consecutive_failures=0,
+                    last_error=None,
+                    primed=True,
+                )
+                for s, _ in plain
+            )
+        for source, url in moved:
+            out.append(await record_poll_success(conn, source.id, now=now, new_url=url))
+    return out

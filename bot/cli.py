@@ -1,0 +1,309 @@
+"""The `storywatch` command line: the composition root, the one place that wires store, ingest and engine.
+
+Each command loads settings, opens the store (applying migrations), does its work and prints with rich.
+Errors a user can cause print one clear line and exit 1 or 2; nothing else is swallowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.clock import SystemClock
+from bot.config import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="storywatch",
+    help="Follow news stories: one message per new development, on Slack, Discord or the console.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sources_app = typer.Typer(help="Manage the feeds storywatch polls.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: migrations and checks.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", envvar="STORYWATCH_CONFIG", help="TOML configuration file."),
+]
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit status 1."""
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every poll and delivery.")] = False,
+) -> None:
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    level = logging.DEBUG if verbose else getattr(logging, settings.log_level)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+    if not verbose:
+        # The CLI prints its own summaries; library chatter stays below WARNING unless asked for.
+        logging.getLogger().setLevel(max(level, logging.WARNING))
+    ctx.obj = settings
+
+
+def run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run one async command, turning user-fixable errors into one line and exit status 1."""
+    from bot.ingest.feed import FeedError
+    from bot.ingest.fetch import FetchError
+    from bot.store.db import StoreError
+
+    try:
+        return asyncio.run(coro_fn())
+    except (UserError, StoreError, FetchError, FeedError, ConfigError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+async def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from bot.store.db import open_store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await open_store(settings.effective_database_url)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+@sources_app.command("add")
+def sources_add(
+    ctx: typer.Context,
+    url: str,
+    title: Annotated[str, typer.Option(help="A name for the source (default: the feed's title).")] = "",
+    check: Annotated[
+        bool, typer.Option(help="Fetch it first; a site URL adds the feed its page links.")
+    ] = True,
+) -> None:
+    """Add a feed (RSS, Atom, JSON Feed), or a site whose page links one."""
+    from bot.sources import add_source_checked
+
+    settings = _settings(ctx)
+
+    async def work(store: Any) -> None:
+        source, note = await add_source_checked(store, settings, SystemClock(), url, title=title, check=check)
+        out.print(f"added source #{source.id}: {source.url}" + (f" ({note})" if note else ""))
+
+    run(lambda: _with_store(settings, work))
+
+
+@sources_app.command("list")
+def sources_list(ctx: typer.Context) -> None:
+    """The sources with their health."""
+    from bot.store.sources import list_source_statuses
+
+    settings = _settings(ctx)
+
+    async def work(store: Any) -> None:
+        statuses = await list_source_statuses(store)
+        table = Table("id", "url", "title", "health", "last ok", "next poll")
+        for s in statuses:
+            src = s.source
+            health = "ok"
+            if src.disabled:
+                health = f"disabled: {s.disabled_reason or src.last_error or ''}"
+            elif src.consecutive_failures:
+                health = f"{src.consecutive_failures} failures: {src.last_error or ''}"
+            elif not src.primed:
+                health = "new"
+            table.add_row(
+                str(src.id), src.url, src.title, health, _when(s.last_ok_at), _when(src.next_poll_at)
+            )
+        out.print(table if statuses else "no sources yet: storywatch sources add URL")
+
+    run(lambda: _with_store(settings, work))
+
+
+@sources_app.command("remove")
+def sources_remove(ctx: typer.Context, source_id: int) -> None:
+    """Stop polling a source and forget it (its articles stay)."""
+    from bot.store.sources import remove_source
+
+    settings = _settings(ctx)
+
+    async def work(store: Any) -> None:
+        if not await remove_source(store, source_id):
+            raise UserError(f"no source #{source_id} (see: storywatch sources list)")
+        out.print(f"removed source #{source_id}")
+
+    run(lambda: _with_store(settings, work))
+
+
+@sources_app.command("import")
+def sources_import(ctx: typer.Context, opml: Path) -> None:
+    """Add every feed of an OPML file; bad entries are listed and skipped."""
+    from bot.sources import import_opml
+
+    settings = _settings(ctx)
+
+    async def work(store: Any) -> None:
+        report = await import_opml(store, SystemClock(), opml.read_bytes())
+        out.print(f"imported {report.added} sources, {report.existing} already present")
+        for problem in report.problems:
+            err.print(f"[yellow]skipped:[/yellow] {problem}")
+
+    if not opml.is_file():
+        err.print(f"[red]error:[/red] {opml}: no such file")
+        raise typer.Exit(1)
+    run(lambda: _with_store(settings, work))
+
+
+@sources_app.command("export")
+def sources_export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Write the sources as OPML 2.0."""
+    from bot.sources import export_opml
+
+    settings = _settings(ctx)
+
+    async def work(store: Any) -> bytes:
+        return await export_opml(store, SystemClock())
+
+    data = run(lambda: _with_store(settings, work))
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+
+
+@app.command("poll")
+def poll(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="One pass over the due sources, then exit.")] = False,
+) -> None:
+    """Poll the due sources once (the scheduler does this continuously in `storywatch run`)."""
+    if not once:
+        err.print("storywatch poll runs one pass: use --once (continuous polling is `storywatch run`)")
+        raise typer.Exit(2)
+    from bot.ingest.fetch import Fetcher
+    from bot.polling import poll_due
+    from bot.workers import release_dead_leases, worker_id
+
+    settings = _settings(ctx)
+
+    async def work(store: Any) -> None:
+        clock = SystemClock()
+        await release_dead_leases(store)
+        async with Fetcher(settings.ingest, clock) as fetcher:
+            report = await poll_due(store, fetcher, clock=clock, settings=settings.ingest, owner=worker_id())
+        for p in report.polls:
+            if p.status == "error":
+                err.print(f"[yellow]source #{p.source.id}[/yellow] {p.source.url}: {p.error}")
+        out.print(
+            f"polled {len(report.polls)} sources: {report.new} new articles, "
+            f"{report.duplicate} duplicates folded, {report.errors} errors"
+        )
+
+    run(lambda: _with_store(settings, work))
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply the migrations (they are also applied at start)."""
+    from bot.store.migrate import upgrade
+
+    settings = _settings(ctx)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    revision = run(lambda: upgrade(settings.effective_database_url))
+    out.print(f"database at revision {revision}")
+
+
+@db_app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Check the database: migrations at head, integrity, search index, leases."""
+    from bot.store.check import check
+
+    settings = _settings(ctx)
+    problems = run(lambda: check(settings.effective_database_url))
+    if problems:
+        for problem in problems:
+            err.print(f"[red]problem:[/red] {problem}")
+        raise typer.Exit(1)
+    out.print("database ok")
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Keep the demo's database here (default: a fresh one).")
+    ] = None,
+) -> None:
+    """Replay the seed feeds as live news on a fast clock, with no token and no network."""
+    from bot.demo.session import run_demo
+
+    code = run(lambda: run_demo(data_dir=data_dir, console=out))
+    raise typer.Exit(code)
+
+
+@app.command("eval")
+def evaluate(
+    stream: Annotated[Path, typer.Argument(help="Stream JSONL (see the eval kit's README).")],
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the predictions (JSONL).")],
+    topics: Annotated[Path | None, typer.Option("--topics", help="topics.json: the subscriptions.")] = None,
+    gold: Annotated[Path | None, typer.Option("--gold", help="Gold JSONL: print the metrics too.")] = None,
+) -> None:
+    """Replay a labelled stream through normalise + engine and write one prediction per item."""
+    from bot.evaluation import run_eval
+
+    for path in (stream, topics, gold):
+        if path is not None and not path.is_file():
+            err.print(f"[red]error:[/red] {path}: no such file")
+            raise typer.Exit(2)
+    metrics = run_eval(stream, out_path, topics, gold)
+    if metrics is not None:
+        out.print_json(data=metrics)
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def main() -> None:
+    # Rich wraps at the terminal width; in pipes and CI a fixed width keeps lines whole.
+    if not sys.stdout.isatty():
+        os.environ.setdefault("COLUMNS", "160")
+    app()
+
+
+if __name__ == "__main__":
+    main()

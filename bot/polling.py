@@ -1,0 +1,275 @@
+"""One poll pass: due sources are claimed, fetched, parsed, normalised and stored, each on its own.
+
+Fetching and parsing run concurrently (the fetcher paces hosts); one writer task stores what they bring
+in batches, one transaction per batch, because the database has one writer and a transaction per
+source would make the pass wait on the disk. A broken or unreachable source records its error and backs
+off; the others carry on. The first successful poll of a new source stores its entries without
+announcing them (but the newest `backfill`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.clock import Clock
+from bot.config import IngestSettings
+from bot.ingest.feed import FeedError, ParsedFeed
+from bot.ingest.fetch import Fetcher, FetchError
+from bot.ingest.identity import parse_articles_async
+from bot.models import Article, Source
+from bot.store.articles import save_articles
+from bot.store.db import Store
+from bot.store.sources import (
+    claim_due_sources,
+    record_not_modified_many,
+    record_poll_failure,
+    record_poll_success,
+)
+
+log = logging.getLogger(__name__)
+
+PollStatus = Literal["stored", "not_modified", "error"]
+# Sources whose results one write transaction stores at most.
+WRITE_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePoll:
+    """What one source's poll did.
+
+    `new` counts stored articles (syndicated copies included), `folded` entries that another source
+    already brought (same canonical URL) or that copy another outlet's text, `seen` entries this source
+    had delivered before.
+    """
+
+    source: Source
+    status: PollStatus
+    new: int = 0
+    folded: int = 0
+    seen: int = 0
+    error: str | None = None
+    # Newly stored articles, with ids, oldest first; `announce` holds those that may raise alerts.
+    saved: tuple[Article, ...] = ()
+    announce: tuple[Article, ...] = ()
+    disabled: bool = False
+
+
+@dataclass(slots=True)
+class PollReport:
+    polls: list[SourcePoll] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        return sum(p.new for p in self.polls)
+
+    @property
+    def folded(self) -> int:
+        return sum(p.folded for p in self.polls)
+
+    @property
+    def seen(self) -> int:
+        return sum(p.seen for p in self.polls)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.polls if p.status == "error")
+
+    @property
+    def saved(self) -> list[Article]:
+        return [a for p in self.polls for a in p.saved]
+
+    @property
+    def announce(self) -> list[Article]:
+        return [a for p in self.polls for a in p.announce]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A source's fetch outcome, waiting for the writer."""
+
+    source: Source
+    fetched_at: datetime
+    parsed: ParsedFeed | None = None
+    articles: tuple[Article, ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    new_url: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+async def poll_due(
+    store: Store,
+    fetcher: Fetcher,
+    *,
+    clock: Clock,
+    settings: IngestSettings,
+    owner: str,
+    limit: int = 1000,
+    lease_s: float = 300.0,
+) -> PollReport:
+    """Claim the sources due now (a lease, so other workers skip them) and poll them."""
+    report = PollReport()
+    while True:
+        claimed = await claim_due_sources(store, clock.now(), owner, lease_s, limit)
+        if not claimed:
+            return report
+        report.polls.extend(await poll_sources(store, fetcher, claimed, clock=clock, settings=settings))
+        if len(claimed) < limit:
+            return report
+
+
+async def poll_sources(
+    store: Store, fetcher: Fetcher, claimed: Sequence[Source], *, clock: Clock, settings: IngestSettings
+) -> list[SourcePoll]:
+    """Poll the given (already claimed) sources; results come back in the order given."""
+    queue: asyncio.Queue[_Fetched | None] = asyncio.Queue(maxsize=WRITE_BATCH)
+    results: dict[int, SourcePoll] = {}
+
+    async def fetch_one(source: Source) -> None:
+        await queue.put(await _fetch(fetcher, source, clock))
+
+    async def fetch_all() -> None:
+        # The fetcher's per-host and global limits pace the requests; every source just starts.
+        await asyncio.gather(*(fetch_one(s) for s in claimed))
+        await queue.put(None)
+
+    # A TaskGroup: if the writer fails, the fetchers waiting on a full queue are cancelled with it.
+    async with asyncio.TaskGroup() as group:
+        group.create_task(_write_all(store, queue, results, clock=clock, settings=settings))
+        group.create_task(fetch_all())
+    return [results[s.id] for s in claimed]
+
+
+async def _fetch(fetcher: Fetcher, source: Source, clock: Clock) -> _Fetched:
+    try:
+        result = await fetcher.fetch(source.url, etag=source.etag, last_modified=source.last_modified)
+    except FetchError as exc:
+        return _Fetched(source, clock.now(), error=exc.reason, retry_after=exc.retry_after)
+    now = clock.now()
+    if result.status == "not_modified":
+        return _Fetched(source, now, new_url=result.permanent_redirect)
+    try:
+        parsed, articles = await parse_articles_async(
+            result.body,
+            source_id=source.id,
+            source_name=source.title,
+            fetched_at=now,
+            url=result.url,
+            headers=result.headers,
+        )
+    except FeedError as exc:
+        return _Fetched(source, now, error=str(exc))
+    if not source.title and parsed.title:
+        articles = [_named(a, parsed.title) for a in articles]
+    return _Fetched(
+        source,
+        now,
+        parsed=parsed,
+        articles=tuple(articles),
+        etag=result.etag,
+        last_modified=result.last_modified,
+        new_url=result.permanent_redirect,
+    )
+
+
+def _named(article: Article, name: str) -> Article:
+    return replace(article, source_name=name)
+
+
+async def _write_all(
+    store: Store,
+    queue: asyncio.Queue[_Fetched | None],
+    results: dict[int, SourcePoll],
+    *,
+    clock: Clock,
+    settings: IngestSettings,
+) -> None:
+    done = False
+    while not done:
+        batch: list[_Fetched] = []
+        item = await queue.get()
+        while item is not None:
+            batch.append(item)
+            if len(batch) >= WRITE_BATCH or queue.empty():
+                break
+            item = queue.get_nowait()
+        done = item is None
+        if batch:
+            async with store.write() as conn:
+                for poll in await _write_batch(conn, batch, clock=clock, settings=settings):
+                    results[poll.source.id] = poll
+
+
+async def _write_batch(
+    conn: AsyncConnection, batch: Sequence[_Fetched], *, clock: Clock, settings: IngestSettings
+) -> list[SourcePoll]:
+    unchanged = [f for f in batch if f.parsed is None and f.error is None]
+    polls = [
+        SourcePoll(source, "not_modified")
+        for source in await record_not_modified_many(
+            conn, [(f.source, f.new_url) for f in unchanged], now=clock.now()
+        )
+    ]
+    for fetched in batch:
+        if fetched.error is not None:
+            polls.append(await _failed(conn, fetched, settings))
+        elif fetched.parsed is not None:
+            polls.append(await _stored(conn, fetched, settings))
+    return polls
+
+
+async def _stored(conn: AsyncConnection, fetched: _Fetched, settings: IngestSettings) -> SourcePoll:
+    source, parsed = fetched.source, fetched.parsed
+    assert parsed is not None
+    saved = await save_articles(conn, source.id, fetched.articles, now=fetched.fetched_at)
+    updated = await record_poll_success(
+        conn,
+        source.id,
+        now=fetched.fetched_at,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        new_url=fetched.new_url,
+        title=None if source.title else (parsed.title or None),
+        site_url=parsed.link or None,
+    )
+    fresh = tuple(sorted(saved.saved, key=lambda a: (a.published, a.id or 0)))
+    # A new source's first poll is history, not news: announce only the newest `backfill` entries.
+    announce = fresh if source.primed else fresh[max(0, len(fresh) - settings.backfill) :]
+    if not source.primed and settings.backfill == 0:
+        announce = ()
+    folded = len(saved.linked_article_ids) + saved.syndicated
+    seen = max(0, saved.duplicate - len(saved.linked_article_ids))
+    log.info(
+        "poll source=%s status=stored new=%d folded=%d seen=%d",
+        source.id,
+        len(fresh),
+        folded,
+        seen,
+    )
+    return SourcePoll(
+        updated, "stored", new=len(fresh), folded=folded, seen=seen, saved=fresh, announce=announce
+    )
+
+
+async def _failed(conn: AsyncConnection, fetched: _Fetched, settings: IngestSettings) -> SourcePoll:
+    source, reason = fetched.source, fetched.error or "unknown error"
+    updated = await record_poll_failure(
+        conn,
+        source.id,
+        now=fetched.fetched_at,
+        error=reason,
+        backoff_max_s=settings.backoff_max_s,
+        disable_after=settings.disable_after_failures,
+        retry_after_s=fetched.retry_after,
+    )
+    disabled = updated.disabled and not source.disabled
+    log.warning("poll source=%s status=error reason=%r disabled=%s", source.id, reason, disabled)
+    return SourcePoll(updated, "error", error=reason, disabled=disabled)
