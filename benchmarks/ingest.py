@@ -166,7 +166,8 @@ async def baseline(base: str, names: list[str], workdir: Path) -> tuple[int, flo
         parsed = feedparser.parse(body)
         for entry in parsed.entries:
             db.execute(
-                "INSERT OR IGNORE INTO entries (link, title, summary, published, feed) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO entries (link, title, summary, published, feed)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (entry.get("link"), entry.get("title"), entry.get("summary"), entry.get("published"), name),
             )
             db.commit()

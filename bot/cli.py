@@ -172,7 +172,7 @@ def sources_import(ctx: typer.Context, opml: Path) -> None:
     settings = _settings(ctx)
 
     async def work(store: Any) -> None:
-        report = await import_opml(store, SystemClock(), opml.read_bytes())
+        report = await import_opml(store, SystemClock(), data)
         out.print(f"imported {report.added} sources, {report.existing} already present")
         for problem in report.problems:
             err.print(f"[yellow]skipped:[/yellow] {problem}")
@@ -180,6 +180,7 @@ def sources_import(ctx: typer.Context, opml: Path) -> None:
     if not opml.is_file():
         err.print(f"[red]error:[/red] {opml}: no such file")
         raise typer.Exit(1)
+    data = opml.read_bytes()
     run(lambda: _with_store(settings, work))
 
 
@@ -230,7 +231,7 @@ def poll(
                 err.print(f"[yellow]source #{p.source.id}[/yellow] {p.source.url}: {p.error}")
         out.print(
             f"polled {len(report.polls)} sources: {report.new} new articles, "
-            f"{report.duplicate} duplicates folded, {report.errors} errors"
+            f"{report.folded} duplicates folded, {report.errors} errors"
         )
 
     run(lambda: _with_store(settings, work))
