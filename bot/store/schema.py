@@ -203,10 +203,39 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     Column("receipt", Text),
     Column("last_error", Text),
+    # Parts of a split message the platform accepted, and the thread the first part started.
+    Column("parts_sent", Integer, nullable=False, server_default=text("0")),
+    Column("thread_id", Text),
     CheckConstraint("kind IN ('alert', 'digest')", name="kind"),
     CheckConstraint("status IN ('pending', 'sent', 'dead')", name="status"),
     Index("ix_outbox_status_not_before", "status", "not_before"),
     Index("ix_outbox_development_id", "development_id"),
+)
+
+story_mutes = Table(
+    "story_mutes",
+    metadata,
+    Column("platform", String(16), nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("story_id", BigId, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime),
+    PrimaryKeyConstraint("platform", "workspace", "channel", "story_id"),
+)
+
+# One row per (subscription, local digest date): claiming it is what makes a digest go out once.
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    Column("subscription_id", BigId, ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
+    Column("period", String(10), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("outbox_id", BigId),
+    Column("development_count", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("subscription_id", "period"),
+    CheckConstraint("status IN ('sent', 'empty', 'skipped')", name="status"),
 )
 
 job_state = Table(
