@@ -65,7 +65,7 @@ async def upsert_subscription(db: Db, subscription: Subscription, *, now: dateti
             created_at=now,
             **options,
         )
-        stmt = stmt.on_conflict_do_update(
+        returning = stmt.on_conflict_do_update(
             index_elements=[
                 subscriptions.c.platform,
                 subscriptions.c.workspace,
@@ -74,7 +74,7 @@ async def upsert_subscription(db: Db, subscription: Subscription, *, now: dateti
             ],
             set_=options,
         ).returning(*subscriptions.c)
-        row = (await conn.execute(stmt)).one()
+        row = (await conn.execute(returning)).one()
         return _subscription(row)
 
 
