@@ -13,6 +13,9 @@ from bot.stories.vectors import SparseVector
 MAX_MEMBERS = 12
 # Story centroids keep their heaviest terms only, so a years-long story stays small.
 MAX_STORY_TERMS = 200
+# Candidate retrieval looks up only an article's heaviest terms, and scores at most this many clusters.
+QUERY_TERMS = 40
+MAX_CANDIDATES = 64
 
 
 @dataclass
@@ -205,11 +208,16 @@ class RecentIndex:
             gone.append(cid)
         return gone
 
-    def candidates(self, vec: SparseVector) -> set[int]:
-        found: set[int] = set()
+    def candidates(self, vec: SparseVector) -> list[int]:
+        """Clusters sharing one of the article's heaviest terms; the most overlapping first, capped."""
+        heavy = heapq.nlargest(QUERY_TERMS, vec.items(), key=lambda kv: kv[1]) if len(vec) > QUERY_TERMS else vec.items()
+        counts: dict[int, int] = {}
         postings = self.postings
-        for term in vec:
+        for term, _ in heavy:
             ids = postings.get(term)
             if ids:
-                found |= ids
-        return found
+                for cid in ids:
+                    counts[cid] = counts.get(cid, 0) + 1
+        if len(counts) <= MAX_CANDIDATES:
+            return sorted(counts)
+        return sorted(sorted(counts, key=lambda cid: (-counts[cid], cid))[:MAX_CANDIDATES])

@@ -19,6 +19,8 @@ from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, d
 
 
 _COPY_CANDIDATES = 5
+# An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
+_NEAR_TOPICS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,9 @@ class StoryEngine:
         self.merged_into: dict[int, int] = {}
         # The current article's model vector, for the topic matcher's look at the developments.
         self.pending_embedding: Any = None
+        # Active developments of every topic in one index: which topics an article without keywords is near.
+        self._all_devs = RecentIndex((self.config.window_h + 1.0) * 3600.0)
+        self._near_topics: set[int | str] | None = None
         # What changed since the store last looked: persist.py writes these rows and clears the sets.
         self.dirty_developments: dict[int, DevelopmentState] = {}
         self.dirty_stories: dict[int, StoryState] = {}
@@ -83,6 +88,7 @@ class StoryEngine:
         self.developments[dev.id] = dev
         index = self._dev_index.setdefault(dev.topic_id, RecentIndex(self.config.window_h * 3600.0))
         index.add(dev.id, dev.centroid.terms, dev.last_seen)
+        self._all_devs.add(dev.id, dev.centroid.terms, dev.last_seen)
 
     def adopt_story(self, story: StoryState) -> None:
         self.stories[story.id] = story
@@ -103,6 +109,9 @@ class StoryEngine:
         if embedding is None and self.embedder is not None:
             embedding = self.embedder.embed([embedding_text(article)])[0]
         self.pending_embedding = embedding
+        self._near_topics = None
+        for dev_id in self._all_devs.expire(now):
+            self.developments.pop(dev_id, None)
         topic_ids = self.matcher.match(article, text, vec, self) if self.matcher.topics else [IMPLICIT_TOPIC]
         assignments: list[TopicAssignment] = []
         events: list[Event] = []
@@ -152,6 +161,18 @@ class StoryEngine:
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return scored
 
+    def has_candidates(self, topic_id: str, vec: SparseVector) -> bool:
+        """Whether any of the topic's active developments is among the article's nearest, across topics."""
+        if self._near_topics is None:
+            scored = []
+            for dev_id in self._all_devs.candidates(vec):
+                dev = self.developments.get(dev_id)
+                if dev is not None:
+                    scored.append((dev.centroid.cosine(vec), dev_id, dev.topic_id))
+            scored.sort(key=lambda row: (-row[0], row[1]))
+            self._near_topics = {tid for _, _, tid in scored[:_NEAR_TOPICS]}
+        return topic_id in self._near_topics
+
     def story_similarities(self, topic_id: str, vec: SparseVector, embedding: Any) -> dict[int, float]:
         """Similarity of the article to each story of the topic that shares a term with it."""
         index = self._story_index.get(topic_id)
@@ -196,6 +217,8 @@ class StoryEngine:
         index = self._dev_index[keep.topic_id]
         index.remove_terms(gone.id, set(gone.centroid.terms))
         index.add(keep.id, keep.centroid.terms, keep.last_seen)
+        self._all_devs.remove_terms(gone.id, set(gone.centroid.terms))
+        self._all_devs.add(keep.id, keep.centroid.terms, keep.last_seen)
         del self.developments[gone.id]
         self.merged_into[gone.id] = keep.id
         self.dirty_developments[keep.id] = keep
@@ -274,6 +297,7 @@ class StoryEngine:
             dev.salience[term] = dev.salience.get(term, 0.0) + weight
         index = self._dev_index.setdefault(dev.topic_id, RecentIndex(self.config.window_h * 3600.0))
         index.add(dev.id, vec, dev.last_seen)
+        self._all_devs.add(dev.id, vec, dev.last_seen)
 
     def _grow_story(self, story: StoryState, vec: SparseVector, embedding: Any, now: float) -> None:
         story.centroid.add(vec)

@@ -107,6 +107,9 @@ class TopicMatcher:
         strength = max((hit_strength(h, h.tokens != () and engine.vocab.is_name(h.tokens[0])) for h in hits), default=0.0)
         if strength >= 1.0:
             return True
+        if not hits and not engine.has_candidates(state.topic.id, vec):
+            # No development of this topic is near: only a strong likeness to the topic itself admits it.
+            return self.profile_similarity(state, vec, engine) >= th.none_profile
         ranked = engine.rank_developments(state.topic.id, vec, now, engine.pending_embedding)
         development = ranked[0][0] if ranked else 0.0
         if development >= (engine.config.join_threshold if hits else th.none_development):

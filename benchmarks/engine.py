@@ -1,0 +1,135 @@
+"""Story engine throughput with 100 topics, at 10k and at 200k articles of history; prints one JSON line.
+
+Synthetic, deterministic news: 100 topics, each a stream of stories made of bursty developments
+(several outlets reporting one event within hours), mixed with off-topic noise. About 3,000 articles
+a day, so 200k articles are two months of history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.models import Article, Topic  # noqa: E402
+from bot.stories.embedding import load_embedder  # noqa: E402
+from bot.stories.engine import StoryEngine  # noqa: E402
+
+N_TOPICS = 100
+_SYLLABLES = ["ka", "lo", "mi", "ren", "tas", "vo", "qui", "bar", "nel", "dor", "sa", "pex", "ul", "tri", "gon"]
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4)))
+
+
+def synthetic_stream(seed: int = 7) -> tuple[list[Topic], Iterator[Article]]:
+    rng = random.Random(seed)
+    common = [_word(rng) for _ in range(3000)]
+    topic_words = [_word(rng).capitalize() for _ in range(N_TOPICS)]
+    topics = [Topic(f"t{i}", f"Topic {i}", f"{w} OR {w}land") for i, w in enumerate(topic_words)]
+
+    def articles() -> Iterator[Article]:
+        start = datetime(2024, 1, 1, tzinfo=UTC)
+        n = 0
+        active: list[tuple[int, list[str], int]] = []
+        while True:
+            if not active or rng.random() < 0.25:
+                topic = rng.randrange(N_TOPICS)
+                event = [_word(rng).capitalize() for _ in range(3)] + rng.sample(common, 4)
+                active.append((topic, event, rng.randint(2, 8)))
+                active = active[-400:]
+            published = start + timedelta(seconds=n * 29)
+            if rng.random() < 0.3:
+                words = rng.sample(common, 8)
+                title = " ".join(words).capitalize()
+                text = " ".join(rng.sample(common, 20))
+            else:
+                k = rng.randrange(len(active))
+                topic, event, left = active[k]
+                words = rng.sample(event, 4) + rng.sample(common, 3) + [topic_words[topic]]
+                rng.shuffle(words)
+                title = " ".join(words)
+                text = " ".join(rng.sample(event, 3) + rng.sample(common, 15))
+                if left <= 1:
+                    active.pop(k)
+                else:
+                    active[k] = (topic, event, left - 1)
+            n += 1
+            yield Article(
+                url=f"https://news.invalid/{n}",
+                title=title,
+                text=text,
+                published=published,
+                source_id=rng.randrange(200),
+                item_key=str(n),
+                source_name=f"outlet{rng.randrange(200)}",
+                id=n,
+            )
+
+    return topics, articles()
+
+
+def _feed(engine: StoryEngine, stream: Iterator[Article], count: int, batch: int = 256) -> None:
+    while count > 0:
+        size = min(batch, count)
+        engine.process_batch([next(stream) for _ in range(size)])
+        count -= size
+
+
+def _rate(engine: StoryEngine, stream: Iterator[Article], count: int, repeats: int) -> float:
+    """Median articles/s over `repeats` timed slices of `count` articles each."""
+    rates = []
+    for _ in range(repeats):
+        chunk = [next(stream) for _ in range(count)]
+        began = time.perf_counter()
+        for start in range(0, count, 256):
+            engine.process_batch(chunk[start : start + 256])
+        rates.append(count / (time.perf_counter() - began))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=200_000)
+    parser.add_argument("--slice", type=int, default=2_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", choices=["auto", "none", "wordllama"], default="auto")
+    args = parser.parse_args()
+    topics, stream = synthetic_stream()
+    embedder = load_embedder(args.model)
+    engine = StoryEngine(topics, embedder=embedder)
+    _feed(engine, stream, args.small)
+    small = _rate(engine, stream, args.slice, args.repeats)
+    _feed(engine, stream, args.large - args.small - args.slice * args.repeats)
+    large = _rate(engine, stream, args.slice, args.repeats)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "bench": "engine",
+                "articles_per_s_10k": round(small, 1),
+                "articles_per_s_200k": round(large, 1),
+                "ratio": round(large / small, 3),
+                "peak_rss_mb": round(peak_kb / 1024, 1),
+                "topics": N_TOPICS,
+                "model": embedder is not None,
+                "active_developments": len(engine.developments),
+                "stories": len(engine.stories),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
