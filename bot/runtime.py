@@ -1,0 +1,244 @@
+"""`storywatch run`: settings → store → adapters → jobs, until SIGTERM or SIGINT, then drain and exit 0.
+
+Part of the composition root (with bot/cli.py): the one place besides the CLI that imports adapters/
+and jobs/. Adapters get only `on_command`; the jobs get the store, the clock and the adapters to send with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from adapters.base import ChatAdapter
+from adapters.console import ConsoleAdapter
+from bot.clock import Clock, SystemClock
+from bot.commands import AccessPolicy, CommandRequest, CommandServices, handle
+from bot.config import ConfigError, Secrets, Settings
+from bot.models import Message, Platform, Subscription, Topic
+from bot.services import StoreCommandServices, TopicsChanged, digest_request_unwired
+from bot.services.config_sync import sync_config
+from bot.store.db import Store, open_store
+from bot.workers import release_dead_leases, worker_id
+
+log = logging.getLogger("storywatch.runtime")
+
+DRAIN_TIMEOUT_S = 30.0
+
+AdapterFactory = Callable[[Settings, Secrets], ChatAdapter]
+
+
+def _console_adapter(settings: Settings, secrets: Secrets) -> ChatAdapter:
+    return ConsoleAdapter()
+
+
+# Platform → factory. Slack and Discord plug in here when their adapters land (issues 5 and 6).
+ADAPTER_FACTORIES: dict[Platform, AdapterFactory] = {Platform.CONSOLE: _console_adapter}
+
+
+def enabled_platforms(settings: Settings) -> list[Platform]:
+    """The chat platforms the settings turn on; the console when none is."""
+    switches = ((Platform.SLACK, settings.slack.enabled), (Platform.DISCORD, settings.discord.enabled))
+    chosen = [platform for platform, enabled in switches if enabled]
+    return chosen or [Platform.CONSOLE]
+
+
+def build_adapters(
+    settings: Settings, secrets: Secrets, factories: Mapping[Platform, AdapterFactory] = ADAPTER_FACTORIES
+) -> list[ChatAdapter]:
+    adapters = []
+    for platform in enabled_platforms(settings):
+        factory = factories.get(platform)
+        if factory is None:
+            raise ConfigError(f"{platform.value}.enabled: this build has no {platform.value} adapter yet")
+        adapters.append(factory(settings, secrets))
+    return adapters
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What the scheduled jobs get: the store, the clock, the settings and an adapter per platform."""
+
+    store: Store
+    clock: Clock
+    settings: Settings
+    adapters: Mapping[Platform, ChatAdapter]
+    owner: str
+
+
+class RunningJobs(Protocol):
+    async def stop(self, *, drain: bool) -> None:
+        """Stop scheduling; with `drain`, let in-flight deliveries finish first."""
+        ...
+
+
+@dataclass
+class JobHooks:
+    """How the chat side reaches the jobs: filled in by the jobs wiring, defaults log and do nothing."""
+
+    topics_changed: list[TopicsChanged] = field(default_factory=list)
+    request_digest: Callable[[Sequence[Subscription]], Awaitable[None]] = digest_request_unwired
+
+
+StartJobs = Callable[[JobContext, JobHooks], Awaitable[RunningJobs]]
+
+
+class _NoJobs:
+    async def stop(self, *, drain: bool) -> None:
+        return None
+
+
+async def start_jobs(context: JobContext, hooks: JobHooks) -> RunningJobs:
+    # Wiring point for jobs.scheduler.start_jobs (jobs/delivery): one call here once it lands.
+    log.warning("no scheduled jobs in this build: nothing is polled or delivered")
+    return _NoJobs()
+
+
+class Runtime:
+    """The running bot: start() brings it up, on_command answers, stop() drains and closes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        secrets: Secrets | None = None,
+        adapters: Sequence[ChatAdapter] | None = None,
+        jobs: StartJobs = start_jobs,
+        drain_timeout_s: float = DRAIN_TIMEOUT_S,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._secrets = secrets
+        self._given_adapters = adapters
+        self._start_jobs = jobs
+        self._drain_timeout_s = drain_timeout_s
+        self._access = AccessPolicy.from_settings(settings)
+        self.hooks = JobHooks()
+        self.adapters: list[ChatAdapter] = []
+        self._store: Store | None = None
+        self._services: StoreCommandServices | None = None
+        self._jobs: RunningJobs | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the runtime is not started")
+        return self._store
+
+    @property
+    def services(self) -> CommandServices:
+        if self._services is None:
+            raise RuntimeError("the runtime is not started")
+        return self._services
+
+    async def start(self) -> None:
+        settings = self.settings
+        adapters = list(self._given_adapters) if self._given_adapters is not None else None
+        if adapters is None:
+            adapters = build_adapters(settings, self._secrets or Secrets.from_env())
+        if settings.database_url is None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._store = await open_store(settings.effective_database_url)
+        try:
+            synced = await sync_config(self._store, settings, now=self.clock.now())
+            await release_dead_leases(self._store)
+            self._services = StoreCommandServices(
+                self._store,
+                self.clock,
+                settings,
+                on_topics_changed=self._topics_changed,
+                request_digest_now=self._request_digest,
+            )
+            for adapter in adapters:
+                await adapter.start(self.on_command)
+                self.adapters.append(adapter)
+            context = JobContext(
+                self._store, self.clock, settings, {a.platform: a for a in self.adapters}, worker_id()
+            )
+            self._jobs = await self._start_jobs(context, self.hooks)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "storywatch running: adapters %s; %d topics from config, %d sources added, %d updated",
+            ", ".join(a.platform.value for a in self.adapters),
+            synced.topics,
+            synced.sources_added,
+            synced.sources_updated,
+        )
+
+    async def on_command(self, request: CommandRequest) -> Message:
+        """What every adapter calls with a command (or a button click as command text)."""
+        return await handle(request, self.services, access=self._access)
+
+    async def _topics_changed(self, topics: Sequence[Topic]) -> None:
+        for listener in list(self.hooks.topics_changed):
+            await listener(topics)
+
+    async def _request_digest(self, subscriptions: Sequence[Subscription]) -> None:
+        await self.hooks.request_digest(subscriptions)
+
+    async def stop(self) -> None:
+        """Drain the jobs while adapters can still send, then stop the adapters and close the store."""
+        jobs, self._jobs = self._jobs, None
+        if jobs is not None:
+            try:
+                await asyncio.wait_for(jobs.stop(drain=True), self._drain_timeout_s)
+            except TimeoutError:
+                log.warning("deliveries still running after %.0f s; stopping anyway", self._drain_timeout_s)
+            except Exception:
+                log.exception("stopping the jobs failed")
+        while self.adapters:
+            adapter = self.adapters.pop()
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("stopping the %s adapter failed", adapter.platform.value)
+        store, self._store = self._store, None
+        if store is not None:
+            await store.close()
+
+
+async def run_until_signalled(runtime: Runtime, *, stop_on_console_close: bool | None = None) -> int:
+    """Start, wait for SIGTERM or SIGINT (or, at a terminal, the console's `quit`), stop; exit status."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stopping.set)
+            installed.append(signum)
+    if stop_on_console_close is None:
+        # Under a service manager stdin is empty or /dev/null: its end must not stop the bot.
+        stop_on_console_close = sys.stdin is not None and sys.stdin.isatty()
+    try:
+        await runtime.start()
+        waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stopping.wait())]
+        if stop_on_console_close:
+            waiters += [
+                asyncio.ensure_future(adapter.wait_closed())
+                for adapter in runtime.adapters
+                if isinstance(adapter, ConsoleAdapter)
+            ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        log.info("stopping: draining deliveries")
+    finally:
+        await runtime.stop()
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+    return 0
+
+
+async def run_bot(settings: Settings) -> int:
+    """`storywatch run`: the bot with the adapters the settings enable (the console when none)."""
+    return await run_until_signalled(Runtime(settings))
