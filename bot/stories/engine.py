@@ -260,7 +260,7 @@ class StoryEngine:
         self.next_development_id += 1
         self.developments[dev.id] = dev
         self._grow(dev, vec, salience, embedding, source, now)
-        dev.words = {t.stem: t.surface for t in text.title + text.body if t.stem in salience}
+        dev.words = {t.stem: t.surface.rstrip(".") if t.surface.count(".") == 1 else t.surface for t in text.title + text.body if t.stem in salience}
         dev.what_is_new = what_is_new(dev.salience, dev.words, story.seen_terms, self.vocab)
         for term, weight in vec.items():
             story.seen_terms[term] = story.seen_terms.get(term, 0.0) + weight

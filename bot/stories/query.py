@@ -203,7 +203,8 @@ class _Parser:
         node = self.or_expr(0)
         extra = self.peek()
         if extra is not None:
-            raise QueryError(f"unexpected {extra.value!r}", extra.pos)
+            reason = "unbalanced parenthesis: ')' without '('" if extra.kind == "rparen" else f"unexpected {extra.value!r}"
+            raise QueryError(reason, extra.pos)
         return node
 
     def or_expr(self, depth: int) -> Node:

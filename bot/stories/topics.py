@@ -110,6 +110,10 @@ class TopicMatcher:
         if not hits and not engine.has_candidates(state.topic.id, vec):
             # No development of this topic is near: only a strong likeness to the topic itself admits it.
             return self.profile_similarity(state, vec, engine) >= th.none_profile
+        if hits:
+            # Backing for an ambiguous keyword must come from the article's other words, not the keyword.
+            own = {stem for h in hits for stem in h.leaf.stems}
+            vec = {t: w for t, w in vec.items() if t not in own}
         ranked = engine.rank_developments(state.topic.id, vec, now, engine.pending_embedding)
         development = ranked[0][0] if ranked else 0.0
         if development >= (engine.config.join_threshold if hits else th.none_development):
