@@ -295,6 +295,33 @@ def evaluate(
         out.print_json(data=metrics)
 
 
+# --- run and status (bot/runtime.py, bot/status.py) ---
+@app.command("run")
+def run_command(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """Run the bot: the enabled chat adapters (the console when none), polling and delivery, until SIGTERM."""
+    from bot.runtime import run_bot
+
+    settings = _settings(ctx)
+    if config is not None:
+        try:
+            settings = load_settings(config)
+        except ConfigError as exc:
+            err.print(f"[red]configuration error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    raise typer.Exit(run(lambda: run_bot(settings)))
+
+
+@app.command("status")
+def status_command(ctx: typer.Context) -> None:
+    """Sources' health, the outbox, the next digests and the last poll."""
+    from bot.status import collect_status, render_status
+
+    settings = _settings(ctx)
+    report = run(lambda: _with_store(settings, lambda store: collect_status(store, SystemClock())))
+    out.print(*render_status(report))
+
+
+# --- end run and status ---
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
