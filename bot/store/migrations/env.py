@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SAWarning
 
 from bot.store.schema import include_object, metadata
 
@@ -19,5 +22,7 @@ context.configure(
     compare_type=True,
     include_object=include_object,
 )
-with context.begin_transaction():
+with context.begin_transaction(), warnings.catch_warnings():
+    # Batch mode reflects tables; the fingerprint band indexes are expression indexes it cannot read.
+    warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", SAWarning)
     context.run_migrations()
