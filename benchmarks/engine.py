@@ -20,12 +20,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.models import Article, Topic  # noqa: E402
-from bot.stories.embedding import load_embedder  # noqa: E402
-from bot.stories.engine import StoryEngine  # noqa: E402
+from bot.models import Article, Topic
+from bot.stories.embedding import load_embedder
+from bot.stories.engine import StoryEngine
 
 N_TOPICS = 100
-_SYLLABLES = ["ka", "lo", "mi", "ren", "tas", "vo", "qui", "bar", "nel", "dor", "sa", "pex", "ul", "tri", "gon"]
+_SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "tas",
+    "vo",
+    "qui",
+    "bar",
+    "nel",
+    "dor",
+    "sa",
+    "pex",
+    "ul",
+    "tri",
+    "gon",
+]
 
 
 def _word(rng: random.Random) -> str:

@@ -41,7 +41,11 @@ def read_topics(path: Path) -> list[Topic]:
     topics = []
     for entry in raw:
         query = entry.get("query") or keywords_query(entry.get("keywords", []))
-        topics.append(Topic(entry["id"], entry.get("name", entry["id"]), query, description=entry.get("description", "")))
+        topics.append(
+            Topic(
+                entry["id"], entry.get("name", entry["id"]), query, description=entry.get("description", "")
+            )
+        )
     return topics
 
 
@@ -85,8 +89,10 @@ def prediction(item_id: str, decision: Decision, with_topics: bool) -> dict[str,
 _BATCH = 256
 
 
-def run_eval(stream: Path, out: Path, topics: Path | None = None, gold: Path | None = None) -> dict[str, Any] | None:
-    """Replay STREAM in order through normalise + engine on a fresh temporary store; score if GOLD is given."""
+def run_eval(
+    stream: Path, out: Path, topics: Path | None = None, gold: Path | None = None
+) -> dict[str, Any] | None:
+    """Replay STREAM in order through normalise + engine on a fresh temporary store; score with GOLD."""
     asyncio.run(_replay(stream, out, topics))
     if gold is None:
         return None
@@ -109,7 +115,9 @@ async def _replay(stream: Path, out: Path, topics_path: Path | None) -> None:
                 for item in read_stream(stream):
                     batch.append(item)
                     if len(batch) == _BATCH:
-                        await _replay_batch(store, engine, batch, sources, used_urls, clock, handle, bool(topics))
+                        await _replay_batch(
+                            store, engine, batch, sources, used_urls, clock, handle, bool(topics)
+                        )
                         batch = []
                 if batch:
                     await _replay_batch(store, engine, batch, sources, used_urls, clock, handle, bool(topics))
@@ -132,7 +140,9 @@ async def _replay_batch(
     for item in items:
         name = str(item.get("source", ""))
         if name not in sources:
-            source = await add_source(store, f"https://eval.invalid/source/{len(sources) + 1}", now=clock.now(), title=name)
+            source = await add_source(
+                store, f"https://eval.invalid/source/{len(sources) + 1}", now=clock.now(), title=name
+            )
             sources[name] = source.id
         article = item_article(item, sources[name], used_urls)
         by_source.setdefault(sources[name], []).append(article)

@@ -210,7 +210,11 @@ class RecentIndex:
 
     def candidates(self, vec: SparseVector) -> list[int]:
         """Clusters sharing one of the article's heaviest terms; the most overlapping first, capped."""
-        heavy = heapq.nlargest(QUERY_TERMS, vec.items(), key=lambda kv: kv[1]) if len(vec) > QUERY_TERMS else vec.items()
+        heavy = (
+            heapq.nlargest(QUERY_TERMS, vec.items(), key=lambda kv: kv[1])
+            if len(vec) > QUERY_TERMS
+            else vec.items()
+        )
         counts: dict[int, int] = {}
         postings = self.postings
         for term, _ in heavy:

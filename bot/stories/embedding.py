@@ -37,7 +37,9 @@ class WordLlamaEmbedder:
         from tokenizers import Tokenizer
 
         self._np = np
-        self._matrix: Any = np.ascontiguousarray(load_file(str(package_dir / _WEIGHTS))["embedding.weight"], dtype=np.float32)
+        self._matrix: Any = np.ascontiguousarray(
+            load_file(str(package_dir / _WEIGHTS))["embedding.weight"], dtype=np.float32
+        )
         self._tokenizer = Tokenizer.from_file(str(package_dir / _TOKENIZER))
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()

@@ -10,13 +10,12 @@ from typing import Any
 from bot.models import Article, Topic
 from bot.stories.clusters import MAX_MEMBERS, MAX_STORY_TERMS, DevelopmentState, RecentIndex, StoryState
 from bot.stories.embedding import Embedder
-from bot.stories.events import DevelopmentGrew, Decision, Event, NewDevelopment, TopicAssignment
+from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment, TopicAssignment
 from bot.stories.novelty import what_is_new
 from bot.stories.similarity import blend
-from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.text import lead
+from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, dot, weigh
-
 
 _COPY_CANDIDATES = 5
 # An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
@@ -61,7 +60,10 @@ class StoryEngine:
     """
 
     def __init__(
-        self, topics: Sequence[Topic] = (), config: EngineConfig | None = None, embedder: Embedder | None = None
+        self,
+        topics: Sequence[Topic] = (),
+        config: EngineConfig | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.embedder = embedder
@@ -92,7 +94,9 @@ class StoryEngine:
 
     def adopt_story(self, story: StoryState) -> None:
         self.stories[story.id] = story
-        self._story_index.setdefault(story.topic_id, RecentIndex(None)).add(story.id, story.centroid.terms, story.last_seen)
+        self._story_index.setdefault(story.topic_id, RecentIndex(None)).add(
+            story.id, story.centroid.terms, story.last_seen
+        )
 
     def process_batch(self, articles: Sequence[Article]) -> list[Decision]:
         """Decide a batch in order; the model embeds the whole batch at once, which is much faster."""
@@ -188,13 +192,13 @@ class StoryEngine:
         return out
 
     def _merge_neighbours(self, dev: DevelopmentState, ranked: list[tuple[float, int]]) -> DevelopmentState:
-        """An article that fits two developments well may show they are one: merge them if their centroids agree."""
+        """An article fitting two developments may show they are one: merge them if their centroids agree."""
         cfg = self.config
         for score, other_id in ranked[1:_COPY_CANDIDATES]:
             if score < cfg.join_threshold:
                 break
             other = self.developments.get(other_id)
-            if other is None or other.story_id != dev.story_id and False:
+            if other is None or (False):
                 continue
             if cosine(dev.centroid.terms, other.centroid.terms) < cfg.merge_threshold:
                 continue
@@ -247,20 +251,35 @@ class StoryEngine:
             self._grow_story(story, vec, embedding, now)
             assignment = TopicAssignment(topic_id, dev.id, dev.story_id, False, False, score)
             event: Event = DevelopmentGrew(
-                topic_id, dev.id, dev.story_id, dev.story_is_new, dev.headline, dev.what_is_new,
-                len(dev.sources), article.id,
+                topic_id,
+                dev.id,
+                dev.story_id,
+                dev.story_is_new,
+                dev.headline,
+                dev.what_is_new,
+                len(dev.sources),
+                article.id,
             )
             return assignment, event if grew else None
         story, story_is_new = self._story_for(topic_id, article, vec, embedding, now)
         dev = DevelopmentState(
-            id=self.next_development_id, topic_id=topic_id, story_id=story.id, first_seen=now,
-            last_seen=now, headline=article.title, representative_article_id=article.id,
+            id=self.next_development_id,
+            topic_id=topic_id,
+            story_id=story.id,
+            first_seen=now,
+            last_seen=now,
+            headline=article.title,
+            representative_article_id=article.id,
             story_is_new=story_is_new,
         )
         self.next_development_id += 1
         self.developments[dev.id] = dev
         self._grow(dev, vec, salience, embedding, source, now)
-        dev.words = {t.stem: t.surface.rstrip(".") if t.surface.count(".") == 1 else t.surface for t in text.title + text.body if t.stem in salience}
+        dev.words = {
+            t.stem: t.surface.rstrip(".") if t.surface.count(".") == 1 else t.surface
+            for t in text.title + text.body
+            if t.stem in salience
+        }
         dev.what_is_new = what_is_new(dev.salience, dev.words, story.seen_terms, self.vocab)
         for term, weight in vec.items():
             story.seen_terms[term] = story.seen_terms.get(term, 0.0) + weight

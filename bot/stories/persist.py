@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.models import Article, Topic
 from bot.store.db import Db, writing
-from bot.store.schema import developments, development_articles, stories
+from bot.store.schema import development_articles, developments, stories
 from bot.store.sql import upsert_insert
 from bot.store.state import get_engine_state, put_engine_state
 from bot.stories.embedding import Embedder
@@ -111,15 +111,16 @@ async def record(
                 update = {k: v for k, v in row.items() if k != "id"}
                 await conn.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_=update))
         if links:
-            known = set(
-                (
+            known = {
+                (row[0], row[1])
+                for row in (
                     await conn.execute(
-                        select(development_articles.c.development_id, development_articles.c.article_id).where(
-                            development_articles.c.article_id.in_([link["article_id"] for link in links])
-                        )
+                        select(
+                            development_articles.c.development_id, development_articles.c.article_id
+                        ).where(development_articles.c.article_id.in_([link["article_id"] for link in links]))
                     )
-                ).tuples()
-            )
+                ).all()
+            }
             fresh = [lk for lk in links if (lk["development_id"], lk["article_id"]) not in known]
             if fresh:
                 await conn.execute(development_articles.insert(), fresh)

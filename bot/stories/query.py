@@ -151,7 +151,12 @@ def _lex(query: str) -> list[_Lexeme]:
                 raise QueryError("unterminated quote", i + 1)
             out.append(_Lexeme("phrase", query[i + 1 : end], i + 1))
             i = end + 1
-        elif ch == "-" and i + 1 < n and not query[i + 1].isspace() and (not out or query[i - 1].isspace() or query[i - 1] == "("):
+        elif (
+            ch == "-"
+            and i + 1 < n
+            and not query[i + 1].isspace()
+            and (not out or query[i - 1].isspace() or query[i - 1] == "(")
+        ):
             out.append(_Lexeme("not", ch, i + 1))
             i += 1
         elif query.startswith("re:/", i):
@@ -203,7 +208,11 @@ class _Parser:
         node = self.or_expr(0)
         extra = self.peek()
         if extra is not None:
-            reason = "unbalanced parenthesis: ')' without '('" if extra.kind == "rparen" else f"unexpected {extra.value!r}"
+            reason = (
+                "unbalanced parenthesis: ')' without '('"
+                if extra.kind == "rparen"
+                else f"unexpected {extra.value!r}"
+            )
             raise QueryError(reason, extra.pos)
         return node
 
@@ -225,7 +234,9 @@ class _Parser:
                     raise QueryError("AND needs something on both sides", lx.pos)
             parts.append(self.unary(depth))
         if all(p.op == "not" for p in parts):
-            raise QueryError("a query needs at least one word that must appear, not only exclusions", self.lx[0].pos)
+            raise QueryError(
+                "a query needs at least one word that must appear, not only exclusions", self.lx[0].pos
+            )
         return parts[0] if len(parts) == 1 else Node("and", tuple(parts))
 
     def unary(self, depth: int) -> Node:

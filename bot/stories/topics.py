@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 from bot.models import Article, Topic
 from bot.stories.clusters import Centroid
 from bot.stories.query import Hit, Node, QueryText, parse_query
+from bot.stories.similarity import blend
 from bot.stories.text import STOPWORDS, tokenize
 from bot.stories.vectors import ArticleText, SparseVector, normalize
-
-from bot.stories.similarity import blend
 
 if TYPE_CHECKING:
     from bot.stories.engine import StoryEngine
@@ -101,10 +100,14 @@ class TopicMatcher:
                 chosen.append(state.topic.id)
         return chosen
 
-    def decide(self, state: TopicState, doc: QueryText, vec: SparseVector, engine: StoryEngine, now: float) -> bool:
+    def decide(
+        self, state: TopicState, doc: QueryText, vec: SparseVector, engine: StoryEngine, now: float
+    ) -> bool:
         th = self.thresholds
         hits = state.query.hits(doc) if state.query.matches(doc) else []
-        strength = max((hit_strength(h, h.tokens != () and engine.vocab.is_name(h.tokens[0])) for h in hits), default=0.0)
+        strength = max(
+            (hit_strength(h, h.tokens != () and engine.vocab.is_name(h.tokens[0])) for h in hits), default=0.0
+        )
         if strength >= 1.0:
             return True
         if not hits and not engine.has_candidates(state.topic.id, vec):
@@ -143,7 +146,10 @@ class TopicMatcher:
             state.profile.prune(_PROFILE_TERMS)
 
     def to_state(self) -> dict[str, Any]:
-        return {tid: {"terms": s.profile.terms, "norm2": s.profile.norm2, "n": s.accepted} for tid, s in self.states.items()}
+        return {
+            tid: {"terms": s.profile.terms, "norm2": s.profile.norm2, "n": s.accepted}
+            for tid, s in self.states.items()
+        }
 
     def load_state(self, state: dict[str, Any]) -> None:
         for tid, s in state.items():

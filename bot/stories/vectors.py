@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,7 +82,7 @@ class ArticleText:
 
 def _bigrams(tokens: list[Token]) -> list[str]:
     stems = [t.stem for t in tokens if t.folded not in STOPWORDS and len(t.stem) > 1]
-    return [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
+    return [f"{a}_{b}" for a, b in itertools.pairwise(stems)]
 
 
 def weigh(text: ArticleText, vocab: Vocabulary) -> tuple[SparseVector, dict[str, float]]:
@@ -95,7 +96,10 @@ def weigh(text: ArticleText, vocab: Vocabulary) -> tuple[SparseVector, dict[str,
             raw[tok.stem] = raw.get(tok.stem, 0.0) + weight * boost
     for gram in _bigrams(text.title):
         raw[gram] = raw.get(gram, 0.0) + BIGRAM_WEIGHT
-    vec = {term: (1.0 + math.log(w)) * vocab.idf(term) if w > 1.0 else w * vocab.idf(term) for term, w in raw.items()}
+    vec = {
+        term: (1.0 + math.log(w)) * vocab.idf(term) if w > 1.0 else w * vocab.idf(term)
+        for term, w in raw.items()
+    }
     return normalize(vec), raw
 
 

@@ -28,13 +28,40 @@ def art(n: int, hours: float, title: str, text: str = "", source: str = "") -> A
 
 
 STREAM = [
-    art(1, 0, "North Korea sends troops to Russia, Seoul spy agency says", "The NIS said 1,500 special forces left."),
-    art(2, 1, "Seoul says North Korea has sent 1,500 troops to Russia", "South Korea's spy agency NIS said on Friday."),
-    art(3, 1.5, "Apple unveils new iPhone with bigger screen", "The company showed the device in California."),
-    art(4, 2, "North Korea sends troops to Russia, Seoul spy agency says", "The NIS said 1,500 special forces left."),
+    art(
+        1,
+        0,
+        "North Korea sends troops to Russia, Seoul spy agency says",
+        "The NIS said 1,500 special forces left.",
+    ),
+    art(
+        2,
+        1,
+        "Seoul says North Korea has sent 1,500 troops to Russia",
+        "South Korea's spy agency NIS said on Friday.",
+    ),
+    art(
+        3, 1.5, "Apple unveils new iPhone with bigger screen", "The company showed the device in California."
+    ),
+    art(
+        4,
+        2,
+        "North Korea sends troops to Russia, Seoul spy agency says",
+        "The NIS said 1,500 special forces left.",
+    ),
     art(5, 3, "Apple shows off larger iPhone at California event", "Apple's new phone has a bigger screen."),
-    art(6, 120, "US confirms North Korean troops are in Russia", "Austin said there is evidence of North Korean troops in Russia."),
-    art(7, 121, "Pentagon: North Korean troops now in Russia", "The US defence secretary Austin confirmed the troops."),
+    art(
+        6,
+        120,
+        "US confirms North Korean troops are in Russia",
+        "Austin said there is evidence of North Korean troops in Russia.",
+    ),
+    art(
+        7,
+        121,
+        "Pentagon: North Korean troops now in Russia",
+        "The US defence secretary Austin confirmed the troops.",
+    ),
     art(8, 800, "Volcano erupts in Iceland, flights grounded", "Lava flows near Grindavik."),
 ]
 
@@ -51,7 +78,9 @@ def test_joins_and_new_developments() -> None:
     got = run(StoryEngine(), STREAM)
     dev = [g[0] for g in got]
     story = [g[1] for g in got]
-    assert dev[0] == dev[1] == dev[3], "same event from three outlets (one a verbatim copy) is one development"
+    assert dev[0] == dev[1] == dev[3], (
+        "same event from three outlets (one a verbatim copy) is one development"
+    )
     assert dev[2] == dev[4] and dev[2] != dev[0], "another event is another development"
     assert dev[5] == dev[6] and dev[5] not in (dev[0], dev[2]), "five days later the US confirmation is new"
     assert story[5] == story[0], "...but it continues the troops story"
@@ -63,7 +92,7 @@ def test_joins_and_new_developments() -> None:
 
 def test_events_carry_what_alerts_need() -> None:
     engine = StoryEngine()
-    decisions = engine.process_batch(STREAM[:2] + [art(9, 1.2, STREAM[1].title, STREAM[1].text, "outlet2")])
+    decisions = engine.process_batch([*STREAM[:2], art(9, 1.2, STREAM[1].title, STREAM[1].text, "outlet2")])
     first = decisions[0].events[0]
     assert isinstance(first, NewDevelopment)
     assert first.source_count == 1 and first.story_is_new and first.headline == STREAM[0].title
@@ -79,17 +108,27 @@ def test_events_carry_what_alerts_need() -> None:
 
 def test_topics_decide_membership() -> None:
     topics = [
-        Topic("korea", "Korea", '"north korea" OR pyongyang OR dmz', description="North Korea's diplomacy and weapons"),
+        Topic(
+            "korea",
+            "Korea",
+            '"north korea" OR pyongyang OR dmz',
+            description="North Korea's diplomacy and weapons",
+        ),
         Topic("banks", "Central banks", "fed OR ecb", description="Central bank interest rate decisions"),
     ]
     engine = StoryEngine(topics)
-    got = [d.topics for d in engine.process_batch([
-        art(1, 0, "North Korea fires a ballistic missile toward Japan"),
-        art(2, 1, "Fed raises interest rates by a quarter point"),
-        art(3, 2, "Fans fed up with ticket prices at the concert"),
-        art(4, 3, "Climbers reach the summit of Everest", "Later they visited a DMZ museum."),
-        art(5, 4, "Pyongyang's missile flew over Japan, Tokyo says"),
-    ])]
+    got = [
+        d.topics
+        for d in engine.process_batch(
+            [
+                art(1, 0, "North Korea fires a ballistic missile toward Japan"),
+                art(2, 1, "Fed raises interest rates by a quarter point"),
+                art(3, 2, "Fans fed up with ticket prices at the concert"),
+                art(4, 3, "Climbers reach the summit of Everest", "Later they visited a DMZ museum."),
+                art(5, 4, "Pyongyang's missile flew over Japan, Tokyo says"),
+            ]
+        )
+    ]
     assert got == [("korea",), ("banks",), (), (), ("korea",)]
 
 

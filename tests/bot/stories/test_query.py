@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -99,4 +100,5 @@ def test_hostile_patterns_run_in_linear_time(pattern: str) -> None:
 def test_user_patterns_never_use_python_re() -> None:
     import bot.stories.query as query_module
 
-    assert "import re\n" not in open(query_module.__file__, encoding="utf-8").read()
+    source = Path(query_module.__file__).read_text(encoding="utf-8")
+    assert "import re\n" not in source
