@@ -124,6 +124,8 @@ class Runtime:
         self._store: Store | None = None
         self._services: StoreCommandServices | None = None
         self._jobs: RunningJobs | None = None
+        # Commands wait for the jobs' hooks: an adapter may pass one on before start() returns.
+        self._ready = asyncio.Event()
 
     @property
     def store(self) -> Store:
@@ -162,6 +164,7 @@ class Runtime:
                 self._store, self.clock, settings, {a.platform: a for a in self.adapters}, worker_id()
             )
             self._jobs = await self._start_jobs(context, self.hooks)
+            self._ready.set()
         except BaseException:
             await self.stop()
             raise
@@ -175,6 +178,7 @@ class Runtime:
 
     async def on_command(self, request: CommandRequest) -> Message:
         """What every adapter calls with a command (or a button click as command text)."""
+        await self._ready.wait()
         return await handle(request, self.services, access=self._access)
 
     async def _topics_changed(self, topics: Sequence[Topic]) -> None:
