@@ -113,3 +113,32 @@ async def test_plain_sqlite_url_gets_async_driver(tmp_path: Path) -> None:
         assert store.engine.url.drivername == "sqlite+aiosqlite" and store.is_sqlite
     finally:
         await store.close()
+
+
+async def test_sqlite_writers_take_the_write_lock_up_front(tmp_path: Path) -> None:
+    path = tmp_path / "lock.sqlite"
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        async with store.write() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+            # BEGIN IMMEDIATE: even before writing, another writer is kept out (no lock upgrade later).
+            assert _other_writer_is_locked_out(path)
+        async with store.read() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+            assert not _other_writer_is_locked_out(path)
+    finally:
+        await store.close()
+
+
+def _other_writer_is_locked_out(path: Path) -> bool:
+    import sqlite3
+
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        other.close()
