@@ -2,7 +2,7 @@
 
 Query functions take a `Db`: either the Store (they open and commit their own transaction) or an
 `AsyncConnection` already inside a transaction (the caller commits; this is how several writes, such
-as a development and its outbox rows, land atomically).
+as a development and its outbox rows, land atomically). Take that connection from `store.write()`.
 """
 
 from __future__ import annotations
