@@ -176,3 +176,22 @@ async def test_remove_source_keeps_its_articles(store: Store, t0: datetime) -> N
     await remove_source(store, source.id)
     kept = await get_article(store, result.saved[0].id or 0)
     assert kept is not None and kept.source_id == 0
+
+
+async def test_many_not_modified_answers_in_one_call(store: Store, t0: datetime) -> None:
+    from bot.store.sources import record_not_modified_many
+
+    a = await add_source(store, "https://feeds.example/a.xml", now=t0, poll_interval_s=60)
+    b = await add_source(store, "https://feeds.example/b.xml", now=t0, poll_interval_s=120)
+    await record_poll_failure(store, a.id, now=t0, error="HTTP 500")
+    claimed = await claim_due_sources(store, t0 + timedelta(hours=1), "w", 60, 10)
+    later = t0 + timedelta(hours=1)
+    done = await record_not_modified_many(
+        store, [(s, "https://feeds.example/moved.xml" if s.id == b.id else None) for s in claimed], now=later
+    )
+    assert {s.id for s in done} == {a.id, b.id}
+    after_a, after_b = await get_source(store, a.id), await get_source(store, b.id)
+    assert after_a is not None and after_a.consecutive_failures == 0 and after_a.last_error is None
+    assert after_a.next_poll_at == later + timedelta(seconds=60)
+    assert after_b is not None and after_b.url == "https://feeds.example/moved.xml"
+    assert await claim_due_sources(store, later, "w2", 60, 10) == []
