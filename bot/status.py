@@ -22,7 +22,7 @@ from bot.models import Subscription
 from bot.store.db import Db, reading
 from bot.store.schema import digest_runs, outbox, sources, topics
 from bot.store.sources import SourceStatus, list_source_statuses
-from bot.store.subscriptions import digest_subscriptions
+from bot.store.subscriptions import all_active_subscriptions
 
 Health = Literal["ok", "new", "failing", "disabled"]
 OUTBOX_STATUSES = ("pending", "sent", "dead")
@@ -109,7 +109,7 @@ async def collect_status(db: Db, clock: Clock) -> StatusReport:
             await conn.execute(select(func.min(outbox.c.created_at)).where(outbox.c.status == "pending"))
         ).scalar()
         last_poll = (await conn.execute(select(func.max(sources.c.last_polled_at)))).scalar()
-        subscriptions = await digest_subscriptions(conn)
+        subscriptions = [sub for sub in await all_active_subscriptions(conn) if sub.mode.digest]
         names = {row.id: row.name for row in await conn.execute(select(topics.c.id, topics.c.name))}
         recent = (now - timedelta(days=2)).date().isoformat()
         runs: dict[int, set[str]] = {}
