@@ -276,7 +276,7 @@ async def test_help(settings: Settings, session: Session) -> None:
         (
             "subscribe korea tz Mars/Olympus",
             "unknown time zone 'Mars/Olympus': use Area/City, e.g. Europe/Paris",
-        ),  # noqa: E501
+        ),
         ("subscribe korea digest at 25:00", "bad time '25:00': use HH:MM, 24-hour"),
         ("lookup", "lookup needs words to search for, e.g. lookup summit Hanoi"),
         ("timeline nope", "unknown topic 'nope' (see 'topics')"),
