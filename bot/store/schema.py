@@ -210,6 +210,10 @@ outbox = Table(
     CheckConstraint("status IN ('pending', 'sent', 'dead')", name="status"),
     Index("ix_outbox_status_not_before", "status", "not_before"),
     Index("ix_outbox_development_id", "development_id"),
+    # Delivery keeps each channel in id order: "is an earlier message of this channel still pending?"
+    Index(
+        "ix_outbox_platform_workspace_channel_status_id", "platform", "workspace", "channel", "status", "id"
+    ),
 )
 
 story_mutes = Table(

@@ -115,8 +115,8 @@ async def all_active_subscriptions(db: Db) -> list[Subscription]:
         return [_subscription(row) for row in await conn.execute(query)]
 
 
-async def digest_subscriptions(db: Db) -> list[Subscription]:
-    """Active subscriptions that get a daily digest (mode digest or both)."""
+async def digest_subscriptions(db: Db) -> list[tuple[Subscription, datetime]]:
+    """Active subscriptions that get a daily digest (mode digest or both), with when each was made."""
     query = (
         select(subscriptions)
         .where(
@@ -126,7 +126,7 @@ async def digest_subscriptions(db: Db) -> list[Subscription]:
         .order_by(subscriptions.c.id)
     )
     async with reading(db) as conn:
-        return [_subscription(row) for row in await conn.execute(query)]
+        return [(_subscription(row), row.created_at) for row in await conn.execute(query)]
 
 
 async def pause_subscriptions(db: Db, destination: Destination, reason: str, *, now: datetime) -> int:

@@ -52,9 +52,15 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("parts_sent", sa.Integer, nullable=False, server_default=sa.text("0")))
         batch.add_column(sa.Column("thread_id", sa.Text))
+    op.create_index(
+        "ix_outbox_platform_workspace_channel_status_id",
+        "outbox",
+        ["platform", "workspace", "channel", "status", "id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_platform_workspace_channel_status_id", table_name="outbox")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("thread_id")
         batch.drop_column("parts_sent")

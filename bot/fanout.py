@@ -1,0 +1,155 @@
+"""Fan-out: the engine's events become outbox rows, one per subscribed channel, in the engine's transaction.
+
+An alert's idempotency key is (destination, development): the same development reaching a channel
+twice (a retried poll, a restart, the development growing past a channel's `min_sources` later) is
+one message. Digest-only subscriptions, paused subscriptions and muted stories get no alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.messages import build_alert
+from bot.messages.serial import message_to_json
+from bot.models import Article, Destination, Subscription
+from bot.polling import PollReport
+from bot.store.db import Store
+from bot.store.digests import development_views
+from bot.store.outbox import NewMessage, enqueue_messages
+from bot.store.schema import topics
+from bot.store.subscriptions import channel_key, mutes_for_stories, subscriptions_for_topic
+from bot.stories.engine import StoryEngine
+from bot.stories.events import Event
+from bot.stories.persist import record
+from bot.stories.state import dump_engine
+
+log = logging.getLogger("storywatch.fanout")
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutReport:
+    developments: int = 0
+    alerts: int = 0
+    muted: int = 0
+    below_min_sources: int = 0
+
+
+def alert_key(destination: Destination, development_id: int) -> str:
+    return f"alert:{destination.key}:{development_id}"
+
+
+async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now: datetime) -> FanoutReport:
+    """Queue an alert per (instant subscription, development) the events make due, in `conn`'s transaction."""
+    if not events:
+        return FanoutReport()
+    reached: dict[int, int] = {}
+    topic_of: dict[int, str] = {}
+    for event in events:
+        reached[event.development_id] = max(reached.get(event.development_id, 0), event.source_count)
+        topic_of[event.development_id] = event.topic_id
+    views = await development_views(conn, list(reached))
+    subscribers: dict[str, list[Subscription]] = {}
+    for topic_id in sorted(set(topic_of.values())):
+        subscribers[topic_id] = [s for s in await subscriptions_for_topic(conn, topic_id) if s.mode.instant]
+    names = await _topic_names(conn, list(subscribers))
+    story_ids = {v.story_id for v in views.values() if v.story_id is not None}
+    mutes = await mutes_for_stories(conn, story_ids)
+    rows: list[NewMessage] = []
+    built: dict[tuple[int, str], str] = {}
+    muted = below = 0
+    for development_id in sorted(reached):
+        view = views.get(development_id)
+        if view is None:
+            continue
+        sources_now = max(reached[development_id], view.source_count)
+        for sub in subscribers[topic_of[development_id]]:
+            if view.story_id is not None and (channel_key(sub.destination), view.story_id) in mutes:
+                muted += 1
+                continue
+            if sources_now < sub.min_sources:
+                below += 1
+                continue
+            payload = built.get((development_id, sub.timezone))
+            if payload is None:
+                message = build_alert(
+                    view, topic_name=names.get(view.topic_id, view.topic_id), timezone=sub.timezone
+                )
+                payload = built[(development_id, sub.timezone)] = message_to_json(message)
+            rows.append(
+                NewMessage(
+                    idempotency_key=alert_key(sub.destination, development_id),
+                    destination=sub.destination,
+                    kind="alert",
+                    payload=payload,
+                    development_id=development_id,
+                    subscription_id=sub.id,
+                )
+            )
+    await enqueue_messages(conn, rows, now=now)
+    report = FanoutReport(len(reached), len(rows), muted, below)
+    log.info(
+        "fanout developments=%d alerts=%d muted=%d below_min_sources=%d",
+        report.developments,
+        report.alerts,
+        report.muted,
+        report.below_min_sources,
+    )
+    return report
+
+
+async def _topic_names(conn: AsyncConnection, topic_ids: list[str]) -> dict[str, str]:
+    if not topic_ids:
+        return {}
+    query = select(topics.c.id, topics.c.name).where(topics.c.id.in_(topic_ids))
+    return {str(tid): str(name or tid) for tid, name in await conn.execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    articles: int
+    events: int
+    fanout: FanoutReport
+
+
+async def ingest_to_outbox(
+    store: Store, engine: StoryEngine, report: PollReport, *, now: datetime
+) -> IngestResult:
+    """A poll's stored articles through the engine; its rows, snapshot and alerts land in one transaction.
+
+    Every newly stored article teaches the engine; only those the poll may announce (not a new
+    source's backfill) raise alerts.
+    """
+    return await ingest_articles(store, engine, report.saved, {a.id for a in report.announce}, now=now)
+
+
+async def ingest_articles(
+    store: Store,
+    engine: StoryEngine,
+    saved: Sequence[Article],
+    announce: set[int | None],
+    *,
+    now: datetime,
+) -> IngestResult:
+    articles = sorted(saved, key=lambda a: (a.published, a.id or 0))
+    if not articles:
+        return IngestResult(0, 0, FanoutReport())
+    # The engine is CPU work: off the event loop, and before the write lock is taken.
+    decisions = await asyncio.to_thread(engine.process_batch, articles)
+    blob = await asyncio.to_thread(dump_engine, engine)
+    events = [
+        event
+        for article, decision in zip(articles, decisions, strict=True)
+        if article.id in announce
+        for event in decision.events
+    ]
+    async with store.write() as conn:
+        await record(conn, engine, articles, decisions, blob, now=now)
+        fanout = await enqueue_alerts(conn, events, now=now)
+    return IngestResult(len(articles), len(events), fanout)

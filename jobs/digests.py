@@ -1,0 +1,171 @@
+"""The digest job: each subscription's digest at its local time, once per period, caught up after downtime.
+
+A period is a local date in the subscription's time zone; it is due at `digest_at` on that date
+there (zoneinfo, so DST moves nothing but the UTC instant, and the host's zone plays no part). Only
+the latest due period is considered: a bot down for days sends one digest, covering everything since
+the last one. A period due longer ago than `grace_hours` is recorded as skipped. Claiming the period
+(a digest_runs row), building the digest and queueing it happen in one transaction, so a crash
+leaves either all of it or none, and the outbox key (destination, topic, period) guards the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.clock import Clock
+from bot.config import DigestSettings
+from bot.messages import build_digest
+from bot.messages.serial import message_to_json
+from bot.models import Subscription
+from bot.store.db import Store
+from bot.store.digests import (
+    claim_digest_run,
+    claimed_periods,
+    developments_between,
+    finish_digest_run,
+    last_digest_run,
+)
+from bot.store.outbox import enqueue_message
+from bot.store.subscriptions import digest_subscriptions, muted_stories
+from bot.store.topics import get_topic
+
+log = logging.getLogger("storywatch.jobs.digest")
+# A digest never reaches back further than this, however long the bot was away.
+MAX_LOOKBACK = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOutcome:
+    subscription_id: int
+    period: str
+    status: str
+    developments: int = 0
+
+
+def due_at(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of `at` on `day` in `zone` (a time skipped by DST falls just after the gap)."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def latest_period(subscription: Subscription, now: datetime) -> tuple[str, datetime] | None:
+    """The latest period due at or before `now`: (local date, due instant), or None for an unknown zone."""
+    try:
+        zone = ZoneInfo(subscription.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    today = now.astimezone(zone).date()
+    for day in (today, today - timedelta(days=1), today - timedelta(days=2)):
+        due = due_at(day, subscription.digest_at, zone)
+        if due <= now:
+            return day.isoformat(), due
+    return None
+
+
+def next_due(subscription: Subscription, now: datetime) -> datetime | None:
+    """The first due instant after `now` (for the scheduler's next wake-up)."""
+    try:
+        zone = ZoneInfo(subscription.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    today = now.astimezone(zone).date()
+    for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
+        due = due_at(day, subscription.digest_at, zone)
+        if due > now:
+            return due
+    return None
+
+
+async def run_due_digests(store: Store, clock: Clock, settings: DigestSettings) -> list[DigestOutcome]:
+    """Queue every digest whose period has come and was not yet claimed; returns what was done."""
+    now = clock.now()
+    due: dict[int, tuple[Subscription, str, datetime]] = {}
+    for subscription, created_at in await digest_subscriptions(store):
+        period = latest_period(subscription, now)
+        if subscription.id is None or period is None:
+            continue
+        # A period that ended before the subscription existed is not owed to it.
+        if period[1] < created_at:
+            continue
+        due[subscription.id] = (subscription, period[0], period[1])
+    if not due:
+        return []
+    done = await claimed_periods(store, {sid: period for sid, (_, period, _) in due.items()})
+    outcomes = []
+    for sid in sorted(set(due) - done):
+        subscription, local_date, due_time = due[sid]
+        outcome = await _run_one(store, subscription, local_date, due_time, now=now, settings=settings)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+async def _run_one(
+    store: Store,
+    subscription: Subscription,
+    period: str,
+    due_time: datetime,
+    *,
+    now: datetime,
+    settings: DigestSettings,
+) -> DigestOutcome | None:
+    assert subscription.id is not None
+    sid, destination = subscription.id, subscription.destination
+    async with store.write() as conn:
+        if not await claim_digest_run(conn, sid, period, due_at=due_time, now=now):
+            return None
+        late = now - due_time
+        if late > timedelta(hours=settings.grace_hours):
+            await finish_digest_run(conn, sid, period, status="skipped", outbox_id=None, count=0)
+            log.info(
+                "digest subscription=%d dest=%s topic=%s period=%s status=skipped late_s=%d",
+                sid,
+                destination.key,
+                subscription.topic_id,
+                period,
+                late.total_seconds(),
+            )
+            return DigestOutcome(sid, period, "skipped")
+        previous = await last_digest_run(conn, sid, before=due_time)
+        since = previous.due_at if previous is not None else due_time - timedelta(days=1)
+        since = max(since, due_time - MAX_LOOKBACK)
+        muted = await muted_stories(conn, destination)
+        views = await developments_between(
+            conn, subscription.topic_id, since=since, until=due_time, muted=muted
+        )
+        topic = await get_topic(conn, subscription.topic_id)
+        message = build_digest(
+            views,
+            topic_id=subscription.topic_id,
+            topic_name=topic.name if topic is not None else subscription.topic_id,
+            timezone=subscription.timezone,
+            until=due_time,
+            since=since,
+            max_developments=settings.max_developments,
+        )
+        outbox_id = await enqueue_message(
+            conn,
+            idempotency_key=digest_key(subscription, period),
+            destination=destination,
+            kind="digest",
+            payload=message_to_json(message),
+            now=now,
+            subscription_id=sid,
+        )
+        await finish_digest_run(conn, sid, period, status="sent", outbox_id=outbox_id, count=len(views))
+    log.info(
+        "digest subscription=%d dest=%s topic=%s period=%s status=queued developments=%d late_s=%d",
+        sid,
+        destination.key,
+        subscription.topic_id,
+        period,
+        len(views),
+        late.total_seconds(),
+    )
+    return DigestOutcome(sid, period, "sent", len(views))
+
+
+def digest_key(subscription: Subscription, period: str) -> str:
+    return f"digest:{subscription.destination.key}:{subscription.topic_id}:{period}"

@@ -1,0 +1,168 @@
+"""The APScheduler wiring: an AsyncIOScheduler that only triggers; the jobs ask the tables what is due.
+
+Jobs live in the scheduler's memory store on purpose: nothing about what was done is kept there (a
+3.x job store shared between processes is unsupported, and its next_run_time is updated before a run
+finishes). Every trigger just looks at the database: due sources, due outbox rows, due digest
+periods. `start_jobs` also runs delivery and the digest catch-up at once, for what was missed while down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from adapters.base import ChatAdapter
+from bot.clock import Clock
+from bot.config import Settings
+from bot.ingest.fetch import Fetcher
+from bot.models import Platform
+from bot.store.db import Store
+from bot.workers import release_dead_leases, worker_id
+from jobs.delivery import Deliverer, DeliverySettings
+from jobs.digests import run_due_digests
+from jobs.maintenance import MaintenanceSettings, run_maintenance
+from jobs.poll import PollJob
+
+log = logging.getLogger("storywatch.jobs")
+
+
+@dataclass(frozen=True, slots=True)
+class JobSettings:
+    # How often each job wakes up; what it then does is decided by the tables.
+    poll_every_s: float = 5.0
+    deliver_every_s: float = 1.0
+    digest_every_s: float = 15.0
+    maintenance_every_h: float = 24.0
+    maintenance_first_after_s: float = 600.0
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
+
+
+class Jobs:
+    """The running jobs of this process. `nudge_delivery()` after queueing; `await stop()` at the end."""
+
+    def __init__(self, scheduler: AsyncIOScheduler, deliverer: Deliverer, poll: PollJob | None) -> None:
+        self.scheduler = scheduler
+        self.deliverer = deliverer
+        self.poll = poll
+        self._running: set[asyncio.Task[Any]] = set()
+        self._stopped = False
+
+    def guarded(self, name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """The job as the scheduler runs it: tracked (so stop() can wait for it) and never raising."""
+
+        async def run() -> None:
+            if self._stopped:
+                return
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await job()
+            except Exception:
+                log.exception("job=%s status=error", name)
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+
+        return run
+
+    def nudge_delivery(self) -> None:
+        """Deliver now rather than at the next tick (new rows are in the outbox)."""
+        if self._stopped:
+            return
+        self.deliverer.nudge()
+        job = self.scheduler.get_job("deliver")
+        if job is not None and not self.deliverer._drain_lock.locked():
+            job.modify(next_run_time=datetime.now(UTC))
+
+    async def stop(self, *, drain: bool = True) -> None:
+        """Stop triggering; with `drain`, let running jobs (and the channels being sent) finish first."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.scheduler.shutdown(wait=False)
+        await self.deliverer.stop(drain=drain)
+        running = list(self._running)
+        if not drain:
+            for task in running:
+                task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+
+async def start_jobs(
+    store: Store,
+    adapters: Mapping[Platform, ChatAdapter],
+    settings: Settings,
+    clock: Clock,
+    *,
+    fetcher: Fetcher | None = None,
+    job_settings: JobSettings | None = None,
+    owner: str | None = None,
+) -> Jobs:
+    """Start the scheduler with the deliver, digest and maintenance jobs, and the poll job given a fetcher."""
+    cfg = job_settings or JobSettings()
+    owner = owner or worker_id()
+    released = await release_dead_leases(store)
+    deliverer = Deliverer(store, adapters, clock, owner=owner, settings=cfg.delivery)
+    scheduler = AsyncIOScheduler(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    poll: PollJob | None = None
+    jobs = Jobs(scheduler, deliverer, None)
+    if fetcher is not None:
+        poll = jobs.poll = PollJob(
+            store, fetcher, clock, settings.ingest, owner=owner, on_alerts=jobs.nudge_delivery
+        )
+    now = datetime.now(UTC)
+
+    async def digests() -> None:
+        if await run_due_digests(store, clock, settings.digest):
+            jobs.nudge_delivery()
+
+    async def maintenance() -> None:
+        await run_maintenance(store, clock, cfg.maintenance)
+
+    add = scheduler.add_job
+    add(
+        jobs.guarded("deliver", deliverer.drain),
+        "interval",
+        seconds=cfg.deliver_every_s,
+        id="deliver",
+        next_run_time=now,
+    )
+    add(
+        jobs.guarded("digest", digests),
+        "interval",
+        seconds=cfg.digest_every_s,
+        id="digest",
+        next_run_time=now,
+    )
+    add(
+        jobs.guarded("maintenance", maintenance),
+        "interval",
+        hours=cfg.maintenance_every_h,
+        id="maintenance",
+        next_run_time=now + timedelta(seconds=cfg.maintenance_first_after_s),
+    )
+    if poll is not None:
+        add(
+            jobs.guarded("poll", poll.run), "interval", seconds=cfg.poll_every_s, id="poll", next_run_time=now
+        )
+    scheduler.start()
+    log.info(
+        "jobs status=started owner=%s platforms=%s poll=%s released_leases=%d",
+        owner,
+        ",".join(sorted(p.value for p in adapters)),
+        poll is not None,
+        released,
+    )
+    return jobs

@@ -1,0 +1,219 @@
+"""A local fake chat platform over loopback HTTP, and a thin ChatAdapter for it.
+
+The server behaves as Slack and Discord do where delivery cares:
+- a per-channel rate (a bucket of one): a faster post gets 429 with Retry-After;
+- scripted answers per channel (or for all): 429 with Retry-After, 500, 403 (missing access),
+  404 (channel not found), 400 (invalid message);
+- client message ids: a post whose `nonce` was accepted before is not posted again, the first post's
+  id is answered instead. This is Discord's `nonce` with `enforce_nonce: true`; Slack's chat.postMessage
+  has no such field, so a Slack adapter records its id in message metadata and, before re-sending a
+  part whose outcome it did not record, looks it up in the channel's recent history (same effect);
+- it records accepted messages in order, with the time each was accepted (time.monotonic()).
+
+Run `python -m tests.fakes.platform --rate 1` to serve it from another process (the benchmark does):
+it prints its base URL, and GET /accepted returns what it accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.messages import Capabilities, DeliveryError, Receipt
+from bot.messages.serial import message_from_dict, message_to_dict
+from bot.models import Destination, Message, Platform
+
+ALL = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Scripted:
+    status: int
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    id: str
+    workspace: str
+    channel: str
+    thread: str | None
+    nonce: str | None
+    at: float
+    message: dict[str, Any] = field(repr=False)
+
+
+class FakePlatform:
+    def __init__(self, *, per_channel_rate: float | None = 1.0, tolerance_s: float = 0.002) -> None:
+        self.per_channel_rate = per_channel_rate
+        self.tolerance_s = tolerance_s
+        self.accepted: list[Accepted] = []
+        self.script: dict[str, deque[Scripted]] = {}
+        self.requests = 0
+        self.rate_limited = 0
+        self.nonce_replays = 0
+        self._by_nonce: dict[str, Accepted] = {}
+        self._last: dict[tuple[str, str], float] = {}
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    def fail_next(self, channel: str, *answers: Scripted) -> None:
+        """The next posts to `channel` (or to any channel, for "*") get these answers, in order."""
+        self.script.setdefault(channel, deque()).extend(answers)
+
+    async def start(self, port: int = 0) -> str:
+        app = web.Application()
+        app.router.add_post("/api/messages", self._post)
+        app.router.add_get("/accepted", self._list)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        host, bound = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{bound}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def channel_log(self, channel: str) -> list[Accepted]:
+        return [a for a in self.accepted if a.channel == channel]
+
+    async def _list(self, _request: web.Request) -> web.Response:
+        stats = {"requests": self.requests, "rate_limited": self.rate_limited, "nonce_replays": self.nonce_replays}
+        return web.json_response({"accepted": [asdict(a) for a in self.accepted], **stats})
+
+    async def _post(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        body = await request.json()
+        channel, workspace = str(body["channel"]), str(body["workspace"])
+        for key in (channel, ALL):
+            queue = self.script.get(key)
+            if queue:
+                return _answer(queue.popleft())
+        nonce = body.get("nonce")
+        if nonce is not None and nonce in self._by_nonce:
+            self.nonce_replays += 1
+            first = self._by_nonce[nonce]
+            return web.json_response({"ok": True, "id": first.id, "thread": first.thread or first.id, "replay": True})
+        now = time.monotonic()
+        if self.per_channel_rate is not None:
+            last = self._last.get((workspace, channel))
+            gap = 1.0 / self.per_channel_rate
+            if last is not None and now - last < gap - self.tolerance_s:
+                self.rate_limited += 1
+                return _answer(Scripted(429, round(gap - (now - last), 3)))
+            self._last[(workspace, channel)] = now
+        accepted = Accepted(
+            id=str(len(self.accepted) + 1),
+            workspace=workspace,
+            channel=channel,
+            thread=body.get("thread"),
+            nonce=nonce,
+            at=now,
+            message=body["message"],
+        )
+        self.accepted.append(accepted)
+        if nonce is not None:
+            self._by_nonce[nonce] = accepted
+        return web.json_response({"ok": True, "id": accepted.id, "thread": accepted.thread or accepted.id})
+
+
+def _answer(scripted: Scripted) -> web.Response:
+    errors = {429: "rate_limited", 500: "internal_error", 403: "missing_access", 404: "channel_not_found"}
+    headers = {"Retry-After": str(scripted.retry_after)} if scripted.retry_after is not None else {}
+    payload = {"ok": False, "error": errors.get(scripted.status, "invalid_blocks")}
+    if scripted.retry_after is not None:
+        payload["retry_after"] = str(scripted.retry_after)
+    return web.json_response(payload, status=scripted.status, headers=headers)
+
+
+class FakePlatformAdapter:
+    """A ChatAdapter posting to a FakePlatform over HTTP, passing each part's client id as `nonce`."""
+
+    def __init__(
+        self, base_url: str, capabilities: Capabilities, *, platform: Platform = Platform.SLACK
+    ) -> None:
+        self.base_url = base_url
+        self._capabilities = capabilities
+        self._platform = platform
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def platform(self) -> Platform:
+        return self._platform
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    async def start(self, on_command: Any = None) -> None:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=256)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10))
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, destination: Destination, message: Message) -> Receipt:
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        body = {
+            "workspace": destination.workspace,
+            "channel": destination.channel,
+            "thread": destination.thread,
+            "nonce": message.metadata.get("idempotency_key"),
+            "message": message_to_dict(message),
+        }
+        try:
+            async with self._session.post(f"{self.base_url}/api/messages", json=body) as response:
+                data = await response.json()
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError("retry", f"network: {type(exc).__name__}") from exc
+        if status == 200:
+            return Receipt(str(data["id"]), str(data["thread"]))
+        reason = str(data.get("error", status))
+        if status == 429 or status >= 500:
+            raise DeliveryError("retry", reason, float(retry_after) if retry_after else None)
+        if status == 404:
+            raise DeliveryError("gone", reason)
+        if status in (401, 403):
+            raise DeliveryError("forbidden", reason)
+        raise DeliveryError("invalid", reason)
+
+
+def accepted_message(accepted: Accepted) -> Message:
+    return message_from_dict(accepted.message)
+
+
+async def _serve(rate: float | None, port: int) -> None:
+    platform = FakePlatform(per_channel_rate=rate)
+    url = await platform.start(port)
+    print(url, flush=True)
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="a fake chat platform on 127.0.0.1")
+    parser.add_argument("--rate", type=float, default=1.0, help="messages per second per channel (0: none)")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(_serve(args.rate or None, args.port))
+
+
+if __name__ == "__main__":
+    main()
