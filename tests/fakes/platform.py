@@ -89,7 +89,11 @@ class FakePlatform:
         return [a for a in self.accepted if a.channel == channel]
 
     async def _list(self, _request: web.Request) -> web.Response:
-        stats = {"requests": self.requests, "rate_limited": self.rate_limited, "nonce_replays": self.nonce_replays}
+        stats = {
+            "requests": self.requests,
+            "rate_limited": self.rate_limited,
+            "nonce_replays": self.nonce_replays,
+        }
         return web.json_response({"accepted": [asdict(a) for a in self.accepted], **stats})
 
     async def _post(self, request: web.Request) -> web.Response:
@@ -104,7 +108,9 @@ class FakePlatform:
         if nonce is not None and nonce in self._by_nonce:
             self.nonce_replays += 1
             first = self._by_nonce[nonce]
-            return web.json_response({"ok": True, "id": first.id, "thread": first.thread or first.id, "replay": True})
+            return web.json_response(
+                {"ok": True, "id": first.id, "thread": first.thread or first.id, "replay": True}
+            )
         now = time.monotonic()
         if self.per_channel_rate is not None:
             last = self._last.get((workspace, channel))
@@ -159,7 +165,9 @@ class FakePlatformAdapter:
     async def start(self, on_command: Any = None) -> None:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=256)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10))
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=10)
+            )
 
     async def stop(self) -> None:
         if self._session is not None:

@@ -15,7 +15,11 @@ def sample_message(n: int, *, sections: int = 1) -> Message:
         text=f"message {n}",
         title=f"Title {n}",
         sections=tuple(
-            Section(text=f"body {n}.{i}", heading=f"part {i}", links=(Link(f"outlet {i}", f"https://e.x/{n}/{i}"),))
+            Section(
+                text=f"body {n}.{i}",
+                heading=f"part {i}",
+                links=(Link(f"outlet {i}", f"https://e.x/{n}/{i}"),),
+            )
             for i in range(sections)
         ),
         metadata={"kind": "alert", "n": str(n)},
