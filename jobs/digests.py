@@ -3,7 +3,7 @@
 A period is a local date in the subscription's time zone; it is due at `digest_at` on that date
 there (zoneinfo, so DST moves nothing but the UTC instant, and the host's zone plays no part). Only
 the latest due period is considered: a bot down for days sends one digest, covering everything since
-the last one. A period due longer ago than `grace_hours` is recorded as skipped. Claiming the period
+the last one (or since the subscription began). A period due longer ago than `grace_hours` is recorded as skipped. Claiming the period
 (a digest_runs row), building the digest and queueing it happen in one transaction, so a crash
 leaves either all of it or none, and the outbox key (destination, topic, period) guards the rest.
 """
@@ -81,7 +81,7 @@ def next_due(subscription: Subscription, now: datetime) -> datetime | None:
 async def run_due_digests(store: Store, clock: Clock, settings: DigestSettings) -> list[DigestOutcome]:
     """Queue every digest whose period has come and was not yet claimed; returns what was done."""
     now = clock.now()
-    due: dict[int, tuple[Subscription, str, datetime]] = {}
+    due: dict[int, tuple[Subscription, str, datetime, datetime]] = {}
     for subscription, created_at in await digest_subscriptions(store):
         period = latest_period(subscription, now)
         if subscription.id is None or period is None:
@@ -89,14 +89,16 @@ async def run_due_digests(store: Store, clock: Clock, settings: DigestSettings) 
         # A period that ended before the subscription existed is not owed to it.
         if period[1] < created_at:
             continue
-        due[subscription.id] = (subscription, period[0], period[1])
+        due[subscription.id] = (subscription, period[0], period[1], created_at)
     if not due:
         return []
-    done = await claimed_periods(store, {sid: period for sid, (_, period, _) in due.items()})
+    done = await claimed_periods(store, {sid: entry[1] for sid, entry in due.items()})
     outcomes = []
     for sid in sorted(set(due) - done):
-        subscription, local_date, due_time = due[sid]
-        outcome = await _run_one(store, subscription, local_date, due_time, now=now, settings=settings)
+        subscription, local_date, due_time, created_at = due[sid]
+        outcome = await _run_one(
+            store, subscription, local_date, due_time, created_at=created_at, now=now, settings=settings
+        )
         if outcome is not None:
             outcomes.append(outcome)
     return outcomes
@@ -108,6 +110,7 @@ async def _run_one(
     period: str,
     due_time: datetime,
     *,
+    created_at: datetime,
     now: datetime,
     settings: DigestSettings,
 ) -> DigestOutcome | None:
@@ -129,8 +132,8 @@ async def _run_one(
             )
             return DigestOutcome(sid, period, "skipped")
         previous = await last_digest_run(conn, sid, before=due_time)
-        since = previous.due_at if previous is not None else due_time - timedelta(days=1)
-        since = max(since, due_time - MAX_LOOKBACK)
+        # Everything since the last digest (or since the subscription began), however long we were down.
+        since = max(previous.due_at if previous is not None else created_at, due_time - MAX_LOOKBACK)
         muted = await muted_stories(conn, destination)
         views = await developments_between(
             conn, subscription.topic_id, since=since, until=due_time, muted=muted

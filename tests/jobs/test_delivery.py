@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,15 +28,17 @@ FAST = DeliverySettings(backoff_base_s=0.05, idle_check_s=0.05, linger_s=2.0)
 
 
 @pytest.fixture
-async def sqlite_store(tmp_path: Path) -> Store:
-    return await open_store(f"sqlite:///{tmp_path / 'd.sqlite'}")
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = await open_store(f"sqlite:///{tmp_path / 'd.sqlite'}")
+    yield store
+    await store.close()
 
 
 @pytest.fixture
-async def platform() -> FakePlatform:
+async def platform() -> AsyncIterator[FakePlatform]:
     fake = FakePlatform(per_channel_rate=RATE)
     await fake.start()
-    yield fake  # type: ignore[misc]
+    yield fake
     await fake.stop()
 
 
