@@ -10,7 +10,7 @@ from typing import Any
 from bot.stories.vectors import SparseVector
 
 # Members kept per development for near-duplicate checks; older ones are summarised by the centroid.
-MAX_MEMBERS = 12
+MAX_MEMBERS = 8
 # Story centroids keep their heaviest terms only, so a years-long story stays small.
 MAX_STORY_TERMS = 200
 # Candidate retrieval looks up only an article's heaviest terms, and scores at most this many clusters.
@@ -208,11 +208,11 @@ class RecentIndex:
             gone.append(cid)
         return gone
 
-    def candidates(self, vec: SparseVector) -> list[int]:
-        """Clusters sharing one of the article's heaviest terms; the most overlapping first, capped."""
+    def candidates(self, vec: SparseVector, query_terms: int = QUERY_TERMS) -> list[int]:
+        """Clusters sharing one of the article's heaviest terms, the most overlapping first, capped."""
         heavy = (
-            heapq.nlargest(QUERY_TERMS, vec.items(), key=lambda kv: kv[1])
-            if len(vec) > QUERY_TERMS
+            heapq.nlargest(query_terms, vec.items(), key=lambda kv: kv[1])
+            if len(vec) > query_terms
             else vec.items()
         )
         counts: dict[int, int] = {}
@@ -222,6 +222,4 @@ class RecentIndex:
             if ids:
                 for cid in ids:
                     counts[cid] = counts.get(cid, 0) + 1
-        if len(counts) <= MAX_CANDIDATES:
-            return sorted(counts)
-        return sorted(sorted(counts, key=lambda cid: (-counts[cid], cid))[:MAX_CANDIDATES])
+        return sorted(counts, key=lambda cid: (-counts[cid], cid))[:MAX_CANDIDATES]

@@ -17,9 +17,10 @@ from bot.stories.text import lead
 from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, dot, weigh
 
-_COPY_CANDIDATES = 5
+_COPY_CANDIDATES = 2
 # An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
 _NEAR_TOPICS = 3
+_NEAR_TERMS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,8 @@ class StoryEngine:
         self.pending_embedding: Any = None
         # Active developments of every topic in one index: which topics an article without keywords is near.
         self._all_devs = RecentIndex((self.config.window_h + 1.0) * 3600.0)
-        self._near_topics: set[int | str] | None = None
+        # The current article's ranking per topic: topic matching and assignment share it.
+        self._ranked: dict[str, tuple[SparseVector, list[tuple[float, int]]]] = {}
         # What changed since the store last looked: persist.py writes these rows and clears the sets.
         self.dirty_developments: dict[int, DevelopmentState] = {}
         self.dirty_stories: dict[int, StoryState] = {}
@@ -113,7 +115,7 @@ class StoryEngine:
         if embedding is None and self.embedder is not None:
             embedding = self.embedder.embed([embedding_text(article)])[0]
         self.pending_embedding = embedding
-        self._near_topics = None
+        self._ranked.clear()
         for dev_id in self._all_devs.expire(now):
             self.developments.pop(dev_id, None)
         topic_ids = self.matcher.match(article, text, vec, self) if self.matcher.topics else [IMPLICIT_TOPIC]
@@ -136,6 +138,16 @@ class StoryEngine:
             return []
         for dev_id in index.expire(now):
             self.developments.pop(dev_id, None)
+        cached = self._ranked.get(topic_id)
+        if cached is not None and cached[0] is vec:
+            return cached[1]
+        ranked = self._rank(index, topic_id, vec, now, embedding)
+        self._ranked[topic_id] = (vec, ranked)
+        return ranked
+
+    def _rank(
+        self, index: RecentIndex, topic_id: str, vec: SparseVector, now: float, embedding: Any
+    ) -> list[tuple[float, int]]:
         cfg = self.config
         decay = -math.log(2.0) / (cfg.half_life_h * 3600.0)
         burst = -1.0 / (max(cfg.burst_h, 1e-9) * 3600.0)
@@ -159,23 +171,23 @@ class StoryEngine:
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         # Copies are checked against the members of the closest few only: a copy is close to its centroid too.
         for rank, (score, dev_id) in enumerate(scored[:_COPY_CANDIDATES]):
+            if score < cfg.join_threshold / 2:
+                break
             members = self.developments[dev_id].members
             if any(dot(vec, m) >= cfg.near_duplicate for m in members):
                 scored[rank] = (max(score, 1.0), dev_id)
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return scored
 
-    def has_candidates(self, topic_id: str, vec: SparseVector) -> bool:
-        """Whether any of the topic's active developments is among the article's nearest, across topics."""
-        if self._near_topics is None:
-            scored = []
-            for dev_id in self._all_devs.candidates(vec):
-                dev = self.developments.get(dev_id)
-                if dev is not None:
-                    scored.append((dev.centroid.cosine(vec), dev_id, dev.topic_id))
-            scored.sort(key=lambda row: (-row[0], row[1]))
-            self._near_topics = {tid for _, _, tid in scored[:_NEAR_TOPICS]}
-        return topic_id in self._near_topics
+    def near_topics(self, vec: SparseVector) -> set[str]:
+        """Topics of the active developments that share the most heavy terms with the article."""
+        topics: set[str] = set()
+        for dev_id in self._all_devs.candidates(vec, _NEAR_TERMS)[:_NEAR_TOPICS]:
+            dev = self.developments.get(dev_id)
+            # A few shared words are not nearness: the lexical cosine alone must already say something.
+            if dev is not None and dev.centroid.cosine(vec) >= self.config.join_threshold:
+                topics.add(dev.topic_id)
+        return topics
 
     def story_similarities(self, topic_id: str, vec: SparseVector, embedding: Any) -> dict[int, float]:
         """Similarity of the article to each story of the topic that shares a term with it."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 # Words (with inner apostrophes, dots of abbreviations, hyphens) and numbers (with separators).
 _TOKEN_RE = re.compile(r"[^\W_]+(?:[.'’&][^\W_]+)*\.?|\d+(?:[.,]\d+)*%?", re.UNICODE)
@@ -236,6 +236,8 @@ STOPWORDS = frozenset(
 
 def fold(text: str) -> str:
     """Lower-case and strip accents, so 'Señor' matches 'senor'."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
@@ -271,8 +273,7 @@ def stem(word: str) -> str:
     return w
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One word of a text: its surface form, folded form, stem and whether it reads as a name."""
 
     surface: str

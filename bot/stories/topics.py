@@ -84,33 +84,62 @@ class TopicMatcher:
         self.thresholds = thresholds or TopicThresholds()
         self.topics = list(topics)
         self.states: dict[str, TopicState] = {}
+        # stem -> topics whose query could match an article with that stem; and the seed's words.
+        self._by_keyword: dict[str, set[str]] = {}
+        self._by_seed: dict[str, set[str]] = {}
+        self._always: set[str] = set()
         for topic in self.topics:
             query = parse_query(topic.query)
-            self.states[topic.id] = TopicState(topic, query, _seed_vector(topic, query))
+            state = TopicState(topic, query, _seed_vector(topic, query))
+            self.states[topic.id] = state
+            for leaf in query.leaves():
+                if leaf.stems:
+                    self._by_keyword.setdefault(leaf.stems[0], set()).add(topic.id)
+                else:
+                    self._always.add(topic.id)
+            for stem in state.seed:
+                self._by_seed.setdefault(stem, set()).add(topic.id)
 
     def match(self, article: Article, text: ArticleText, vec: SparseVector, engine: StoryEngine) -> list[str]:
         raw = f"{article.title}\n{article.text}"
         doc = QueryText.of(text.title, text.body, article.source_name, raw)
         now = article.published.timestamp()
+        keyword_topics = set(self._always)
+        for stem in doc.stems:
+            keyword_topics |= self._by_keyword.get(stem, set())
+        seeded: set[str] = set()
+        for term in vec:
+            seeded |= self._by_seed.get(term, set())
+        near = engine.near_topics(vec)
         chosen: list[str] = []
         for state in self.states.values():
+            tid = state.topic.id
+            if tid not in keyword_topics and tid not in near and tid not in seeded:
+                continue
             if state.topic.sources and not any(s.lower() in doc.source for s in state.topic.sources):
                 continue
-            if self.decide(state, doc, vec, engine, now):
-                chosen.append(state.topic.id)
+            if self.decide(state, doc, vec, engine, now, tid in keyword_topics, tid in near):
+                chosen.append(tid)
         return chosen
 
     def decide(
-        self, state: TopicState, doc: QueryText, vec: SparseVector, engine: StoryEngine, now: float
+        self,
+        state: TopicState,
+        doc: QueryText,
+        vec: SparseVector,
+        engine: StoryEngine,
+        now: float,
+        may_match: bool = True,
+        near: bool = True,
     ) -> bool:
         th = self.thresholds
-        hits = state.query.hits(doc) if state.query.matches(doc) else []
+        hits = state.query.hits(doc) if may_match and state.query.matches(doc) else []
         strength = max(
             (hit_strength(h, h.tokens != () and engine.vocab.is_name(h.tokens[0])) for h in hits), default=0.0
         )
         if strength >= 1.0:
             return True
-        if not hits and not engine.has_candidates(state.topic.id, vec):
+        if not hits and not near:
             # No development of this topic is near: only a strong likeness to the topic itself admits it.
             return self.profile_similarity(state, vec, engine) >= th.none_profile
         if hits:
