@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -51,10 +51,18 @@ async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now:
         return FanoutReport()
     reached: dict[int, int] = {}
     topic_of: dict[int, str] = {}
+    story_is_new: dict[int, bool] = {}
     for event in events:
         reached[event.development_id] = max(reached.get(event.development_id, 0), event.source_count)
         topic_of[event.development_id] = event.topic_id
-    views = await development_views(conn, list(reached))
+        story_is_new[event.development_id] = (
+            story_is_new.get(event.development_id, False) or event.story_is_new
+        )
+    # The engine knows whether the development started its story; the rows only suggest it.
+    views = {
+        dev_id: replace(view, story_is_new=story_is_new[dev_id])
+        for dev_id, view in (await development_views(conn, list(reached))).items()
+    }
     subscribers: dict[str, list[Subscription]] = {}
     for topic_id in sorted(set(topic_of.values())):
         subscribers[topic_id] = [s for s in await subscriptions_for_topic(conn, topic_id) if s.mode.instant]

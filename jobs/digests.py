@@ -3,9 +3,10 @@
 A period is a local date in the subscription's time zone; it is due at `digest_at` on that date
 there (zoneinfo, so DST moves nothing but the UTC instant, and the host's zone plays no part). Only
 the latest due period is considered: a bot down for days sends one digest, covering everything since
-the last one (or since the subscription began). A period due longer ago than `grace_hours` is recorded as skipped. Claiming the period
-(a digest_runs row), building the digest and queueing it happen in one transaction, so a crash
-leaves either all of it or none, and the outbox key (destination, topic, period) guards the rest.
+the last one (or since the subscription began). A period due longer ago than `grace_hours` is
+recorded as skipped. Claiming the period (a digest_runs row), building the digest and queueing it
+happen in one transaction, so a crash leaves all of it or none; the outbox key (destination, topic,
+period) guards the rest.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, exists, select, text
 
@@ -74,12 +75,14 @@ async def run_maintenance(store: Store, clock: Clock, settings: MaintenanceSetti
 
 
 async def _tidy(store: Store, *, vacuum: bool) -> None:
-    # VACUUM cannot run inside a transaction on either database: use an autocommit connection.
+    # VACUUM cannot run inside a transaction on either database: outside SQLAlchemy's BEGIN.
     async with store.engine.connect() as conn:
-        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
         if store.is_sqlite:
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
             if vacuum:
-                await auto.exec_driver_sql("VACUUM")
-            await auto.exec_driver_sql("PRAGMA optimize")
+                await driver.execute("VACUUM")
+            await driver.execute("PRAGMA optimize")
         else:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
             await auto.execute(text("VACUUM (ANALYZE)" if vacuum else "ANALYZE"))
