@@ -20,11 +20,15 @@ from adapters.console import ConsoleAdapter
 from bot.clock import Clock, SystemClock
 from bot.commands import AccessPolicy, CommandRequest, CommandServices, handle
 from bot.config import ConfigError, Secrets, Settings
+from bot.ingest.fetch import Fetcher
 from bot.models import Message, Platform, Subscription, Topic
 from bot.services import StoreCommandServices, TopicsChanged, digest_request_unwired
 from bot.services.config_sync import sync_config
+from bot.services.digest_now import queue_digests_now
 from bot.store.db import Store, open_store
 from bot.workers import release_dead_leases, worker_id
+from jobs.scheduler import Jobs
+from jobs.scheduler import start_jobs as start_scheduler
 
 log = logging.getLogger("storywatch.runtime")
 
@@ -88,15 +92,45 @@ class JobHooks:
 StartJobs = Callable[[JobContext, JobHooks], Awaitable[RunningJobs]]
 
 
-class _NoJobs:
+class _SchedulerJobs:
+    """The scheduler's jobs and the fetcher they poll with, which outlives no stop."""
+
+    def __init__(self, jobs: Jobs, resources: contextlib.AsyncExitStack) -> None:
+        self.jobs = jobs
+        self._resources = resources
+
     async def stop(self, *, drain: bool) -> None:
-        return None
+        try:
+            await self.jobs.stop(drain=drain)
+        finally:
+            await self._resources.aclose()
 
 
 async def start_jobs(context: JobContext, hooks: JobHooks) -> RunningJobs:
-    # Wiring point for jobs.scheduler.start_jobs (jobs/delivery): one call here once it lands.
-    log.warning("no scheduled jobs in this build: nothing is polled or delivered")
-    return _NoJobs()
+    """Poll, deliver, digest and maintenance on the scheduler; `digest now` queues and nudges delivery."""
+    resources = contextlib.AsyncExitStack()
+    fetcher = await resources.enter_async_context(Fetcher(context.settings.ingest, context.clock))
+    try:
+        jobs = await start_scheduler(
+            context.store,
+            context.adapters,
+            context.settings,
+            context.clock,
+            fetcher=fetcher,
+            owner=context.owner,
+        )
+    except BaseException:
+        await resources.aclose()
+        raise
+
+    async def digest_now(subscriptions: Sequence[Subscription]) -> None:
+        now = context.clock.now()
+        if await queue_digests_now(context.store, subscriptions, now=now, settings=context.settings.digest):
+            jobs.nudge_delivery()
+
+    # The poll job reads the topics on each pass, so changed topics need no call of their own.
+    hooks.request_digest = digest_now
+    return _SchedulerJobs(jobs, resources)
 
 
 class Runtime:

@@ -16,7 +16,7 @@ from adapters.console import ConsoleAdapter
 from bot.clock import ManualClock
 from bot.config import ConfigError, Settings, settings_from_mapping
 from bot.models import AlertMode, Message, Subscription, Topic
-from bot.runtime import JobContext, JobHooks, Runtime, build_adapters, enabled_platforms
+from bot.runtime import JobContext, JobHooks, Runtime, build_adapters, enabled_platforms, start_jobs
 from bot.store import open_store
 from bot.store.schema import stories
 from bot.store.sources import disable_source, list_source_statuses, record_poll_failure
@@ -79,13 +79,23 @@ async def session() -> AsyncIterator[Session]:
     started: list[Runtime] = []
 
     async def run(
-        settings: Settings, lines: Sequence[str], *, manager: bool = True, user: str = "you"
+        settings: Settings,
+        lines: Sequence[str],
+        *,
+        manager: bool = True,
+        user: str = "you",
+        real_jobs: bool = False,
     ) -> tuple[list[Message], Runtime, FakeJobs]:
         adapter = ConsoleAdapter(
             lines=lines, output=io.StringIO(), width=160, is_channel_manager=manager, user=user
         )
         jobs = FakeJobs()
-        runtime = Runtime(settings, clock=ManualClock(NOW), adapters=[adapter], jobs=jobs.start)
+        runtime = Runtime(
+            settings,
+            clock=ManualClock(NOW),
+            adapters=[adapter],
+            jobs=start_jobs if real_jobs else jobs.start,
+        )
         started.append(runtime)
         await runtime.start()
         await asyncio.wait_for(adapter.wait_closed(), 30)
@@ -244,6 +254,26 @@ async def test_digest_now_asks_the_jobs(settings: Settings, session: Session) ->
     assert one_line(replies[2]) == "Digest on its way (1 topic)."
     [[subscription]] = jobs.digests
     assert subscription.topic_id == "korea" and subscription.mode is AlertMode.DIGEST
+
+
+async def test_digest_now_reaches_the_channel_through_the_real_jobs(
+    settings: Settings, session: Session
+) -> None:
+    lines = ["subscribe korea digest at 07:00 tz Asia/Seoul", "digest now", "digest now"]
+    replies, runtime, _ = await session(settings, lines, real_jobs=True)
+    assert one_line(replies[1]) == "Digest on its way (1 topic)."
+    [adapter] = runtime.adapters
+    assert isinstance(adapter, ConsoleAdapter)
+    for _ in range(400):
+        if adapter.sent:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    # Two requests in the same minute make one digest.
+    [(destination, digest)] = adapter.sent
+    assert destination == adapter.destination
+    assert digest.title is not None and digest.title.startswith("Korea diplomacy: digest for")
+    assert digest.metadata.get("kind") == "digest"
 
 
 async def test_sources_show_their_health(settings: Settings, session: Session) -> None:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.commands import CommandServices
-from bot.config import Settings
+from bot.config import DigestSettings, Settings
+from bot.messages.serial import message_from_json
 from bot.models import Destination, Platform, Subscription, Topic
 from bot.services import StoreCommandServices, validate_topic_query
+from bot.services.digest_now import queue_digests_now
 from bot.store import Store
+from bot.store.outbox import list_messages
 from bot.store.schema import developments, stories
 from bot.store.sources import disable_source
 from bot.store.subscriptions import pause_subscriptions
@@ -133,3 +137,23 @@ async def test_mutes_and_sources(store: Store) -> None:
     by_title = {s.title: s for s in await services.list_sources()}
     assert by_title["BBC"].disabled and by_title["BBC"].last_error == "gone (HTTP 410)"
     assert not by_title["AP"].disabled and by_title["AP"].last_error is None
+
+
+async def test_queue_digests_now_builds_the_digest_once_a_minute(store: Store) -> None:
+    seeded = await seed_news(store)
+    services = services_for(store, ManualClock(seeded.now))
+    korea = await services.subscribe(Subscription(CHANNEL, "korea", timezone="Asia/Seoul"))
+    fed = await services.subscribe(Subscription(OTHER, "fed"))
+    now = seeded.now
+    settings = DigestSettings()
+    # The last day holds the Fed decision (and no Korea news): each channel's digest says so.
+    assert await queue_digests_now(store, [korea, fed], now=now, settings=settings) == 2
+    assert await queue_digests_now(store, [korea], now=now + timedelta(seconds=20), settings=settings) == 0
+    messages = {m.destination.key: m for m in await list_messages(store)}
+    assert set(messages) == {CHANNEL.key, OTHER.key}
+    assert all(m.kind == "digest" and m.status == "pending" for m in messages.values())
+    korea_digest = message_from_json(messages[CHANNEL.key].payload)
+    assert korea_digest.text.startswith("Korea diplomacy: no new developments")
+    fed_digest = message_from_json(messages[OTHER.key].payload)
+    assert fed_digest.text.startswith("Central banks: 1 new development in 1 story")
+    assert await queue_digests_now(store, [korea], now=now + timedelta(minutes=1), settings=settings) == 1
