@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from adapters.base import ChatAdapter
 from bot.clock import Clock
@@ -90,6 +90,9 @@ class Deliverer:
         # Accepted parts wait here briefly so one transaction records many (SQLite has one writer).
         self._progress: list[PartProgress] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Channels whose message waits for a retry (its id; until when at most): nothing later goes first.
+        self._stalled: dict[ChannelKey, tuple[int, datetime]] = {}
+        self._split_cache: dict[tuple[str, Platform], list[Message]] = {}
 
     def nudge(self) -> None:
         """New rows are waiting: a running drain claims them now rather than at its next look."""
@@ -126,8 +129,9 @@ class Deliverer:
         while not self._stopping:
             self._wake.clear()
             claimed = await self._claim()
-            for message in claimed:
-                self._enqueue(message)
+            refused = [m.id for m in claimed if not self._enqueue(m)]
+            if refused:
+                await release_messages(self.store, refused, owner=self.owner)
             if len(claimed) >= cfg.claim_limit:
                 continue
             if not self._tasks:
@@ -176,14 +180,24 @@ class Deliverer:
             lease_s=cfg.lease_s,
             limit=cfg.claim_limit,
             per_channel=per_channel,
+            held={key: len(queue) for key, queue in self._queues.items()},
         )
 
-    def _enqueue(self, message: OutboxMessage) -> None:
+    def _enqueue(self, message: OutboxMessage) -> bool:
+        """Queue a claimed message behind its channel's; False if the channel is stalled behind a failure."""
         key = channel_key(message.destination)
+        stalled = self._stalled.get(key)
+        if stalled is not None:
+            failed_id, until = stalled
+            if message.id > failed_id and until > self.clock.now():
+                # Claimed before the failure was recorded: it must not overtake the failed message.
+                return False
+            del self._stalled[key]
         self._queues.setdefault(key, deque()).append(message)
         task = self._tasks.get(key)
         if task is None or task.done():
             self._tasks[key] = asyncio.create_task(self._run_channel(key), name=f"deliver:{key}")
+        return True
 
     async def _run_channel(self, key: ChannelKey) -> None:
         queue = self._queues[key]
@@ -214,7 +228,7 @@ class Deliverer:
             # Our lease is (nearly) over: another worker may own the message now.
             return False
         try:
-            parts = split_message(message_from_json(row.payload), adapter.capabilities)
+            parts = self._parts(row.payload, adapter)
         except (ValueError, KeyError, TypeError) as exc:
             return await self._dead(row, f"unreadable payload: {exc}")
         caps = adapter.capabilities
@@ -255,6 +269,16 @@ class Deliverer:
         self._report.sent += 1
         return True
 
+    def _parts(self, payload: str, adapter: ChatAdapter) -> list[Message]:
+        # One alert goes to many channels with the same payload: split it once.
+        key = (payload, adapter.platform)
+        parts = self._split_cache.get(key)
+        if parts is None:
+            if len(self._split_cache) >= 256:
+                self._split_cache.clear()
+            parts = self._split_cache[key] = split_message(message_from_json(payload), adapter.capabilities)
+        return parts
+
     async def _failed(self, row: OutboxMessage, exc: DeliveryError, part: int) -> bool:
         key = channel_key(row.destination)
         if exc.kind == "retry":
@@ -285,7 +309,9 @@ class Deliverer:
         if after is None:
             after = min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** max(0, row.attempts - 1))
         now = self.clock.now()
-        await mark_failed(self.store, row.id, now=now, error=reason, retry_at=now + timedelta(seconds=after))
+        until = now + timedelta(seconds=after)
+        self._stalled[channel_key(row.destination)] = (row.id, until + timedelta(seconds=cfg.lease_s))
+        await mark_failed(self.store, row.id, now=now, error=reason, retry_at=until)
         self._report.retried += 1
         log.info(
             "deliver id=%d kind=%s dest=%s part=%d status=retry reason=%r retry_in_s=%.2f attempt=%d",

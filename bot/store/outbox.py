@@ -6,12 +6,12 @@ as `db`); its idempotency key (destination + development) makes a second enqueue
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Row, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import Row, and_, bindparam, delete, func, or_, select, text, update
 
 from bot.models import Destination, Platform
 from bot.store.db import Db, reading, writing
@@ -231,13 +231,21 @@ _PG_CLAIM_LOCK = 0x6F7574626F78
 
 
 async def claim_in_order(
-    db: Db, *, now: datetime, owner: str, lease_s: float, limit: int, per_channel: int
+    db: Db,
+    *,
+    now: datetime,
+    owner: str,
+    lease_s: float,
+    limit: int,
+    per_channel: int,
+    held: Mapping[tuple[str, str, str], int] | None = None,
 ) -> list[OutboxMessage]:
     """Lease due messages whose channel has no earlier message pending elsewhere: channels stay in order.
 
-    A message is skipped while an earlier message of its channel is leased by a worker or waits for a
-    retry; at most `per_channel` messages of one channel are taken, so a lease is not outlived by
-    the channel's rate limit. Returned in id order.
+    A message is skipped while an earlier message of its channel is leased by another worker or waits
+    for a retry; earlier messages leased by `owner` itself do not block (it sends a channel's
+    messages in id order). A channel gets at most `per_channel` messages leased to `owner`, counting
+    the `held` ones, so a lease is not outlived by the channel's rate limit. Returned in id order.
     """
     prior = outbox.alias("prior")
     blocked = (
@@ -248,7 +256,10 @@ async def claim_in_order(
             prior.c.channel == outbox.c.channel,
             prior.c.status == "pending",
             prior.c.id < outbox.c.id,
-            or_(prior.c.not_before > now, prior.c.lease_until > now),
+            or_(
+                prior.c.not_before > now,
+                and_(prior.c.lease_until > now, prior.c.lease_owner != owner),
+            ),
         )
         .exists()
     )
@@ -267,7 +278,7 @@ async def claim_in_order(
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CLAIM_LOCK})
             candidates = candidates.with_for_update(skip_locked=True, of=outbox)
-        taken: dict[tuple[str, str, str], int] = {}
+        taken: dict[tuple[str, str, str], int] = dict(held or {})
         chosen: list[int] = []
         for row in await conn.execute(candidates):
             channel = (row.platform, row.workspace, row.channel)
