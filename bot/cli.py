@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -35,8 +34,9 @@ db_app = typer.Typer(help="The database: migrations and checks.", no_args_is_hel
 app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+# Soft wrap: a long line stays one line in pipes and logs (the demo's summary line is read by tools).
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -327,9 +327,6 @@ def _when(value: Any) -> str:
 
 
 def main() -> None:
-    # Rich wraps at the terminal width; in pipes and CI a fixed width keeps lines whole.
-    if not sys.stdout.isatty():
-        os.environ.setdefault("COLUMNS", "160")
     app()
 
 

@@ -8,24 +8,39 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import TextIO, cast
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
+from adapters.console import ConsoleAdapter
 from bot.clock import ManualClock
-from bot.config import IngestSettings
+from bot.config import DigestSettings, IngestSettings, load_settings
 from bot.demo.replay import ReplayServer, default_seeds_dir, start_replay_server
+from bot.fanout import ingest_to_outbox
 from bot.ingest.fetch import Fetcher
+from bot.models import AlertMode, Destination, Platform, Subscription, Topic
 from bot.polling import PollReport, poll_due
 from bot.store.db import Store, open_store, writing
+from bot.store.schema import developments, outbox, stories
 from bot.store.schema import sources as sources_table
 from bot.store.sources import add_source, list_sources
+from bot.store.subscriptions import list_subscriptions, upsert_subscription
+from bot.store.topics import list_topics, upsert_topic
+from bot.stories.persist import open_engine
 from bot.workers import worker_id
+from jobs.delivery import Deliverer
+from jobs.digests import run_due_digests
 
+DEMO_TOPIC = "korea-diplomacy"
+DEMO_CHANNEL = Destination(Platform.CONSOLE, "local", "console")
+DIGEST_AT = time(8, 0)
+DIGEST_ZONE = "Asia/Seoul"
 # Story time between two polls of a source: a busy newsroom feed would be polled far more often, but
 # the seed stream's developments unfold over days, and fewer steps keep the demo well under a minute.
 POLL_STEP = timedelta(hours=12)
@@ -63,12 +78,21 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path)
         clock.set(server.first_published - timedelta(minutes=1))
         settings = demo_ingest_settings()
         await _register_sources(store, server, clock.now(), settings.poll_interval_s)
+        topics = await _subscribe_console(store, seeds_dir, clock.now())
+        before = await _counts(store)
         console.print(
             f"storywatch demo: {len(server.feeds)} seed feeds at {server.base_url}, "
             f"{server.entry_count} entries from {server.first_published:%Y-%m-%d} "
             f"to {server.last_published:%Y-%m-%d}; database {folder / 'storywatch.sqlite'}"
         )
+        console.print(
+            f"#{DEMO_CHANNEL.channel} follows '{DEMO_TOPIC}' (alerts, and a digest at "
+            f"{DIGEST_AT:%H:%M} {DIGEST_ZONE}); time runs from one poll to the next, skipping quiet days"
+        )
         entry_times = sorted(e.published for feed in server.feeds for e in feed.entries)
+        adapter = ConsoleAdapter(output=cast(TextIO, console.file), width=console.width)
+        deliverer = Deliverer(store, {Platform.CONSOLE: adapter}, clock, owner=worker_id())
+        engine = await open_engine(store, topics)
         totals = PollReport()
         polls = 0
         async with Fetcher(settings, clock) as fetcher:
@@ -77,23 +101,76 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path)
                 polls += 1
                 totals.polls.extend(report.polls)
                 _print_poll(console, clock.now(), polls, report)
+                await ingest_to_outbox(store, engine, report, now=clock.now())
+                await deliverer.drain()
                 upcoming = _next_entry(entry_times, clock.now())
                 if upcoming is None:
                     break
                 clock.set(max(clock.now() + POLL_STEP, upcoming))
+        # The quiet years' daily digests are skipped with the days themselves; the next one is shown.
+        clock.set(_next_digest_time(clock.now()))
+        console.print(
+            f"[bold]{clock.now().astimezone(ZoneInfo(DIGEST_ZONE)):%Y-%m-%d %H:%M} {DIGEST_ZONE}[/bold]"
+        )
+        await run_due_digests(store, clock, DigestSettings())
+        await deliverer.drain()
+        await deliverer.stop(drain=True)
+        after = await _counts(store)
         sources = await list_sources(store)
         if totals.new == 0:
             console.print(f"nothing new: all {totals.seen} entries seen were already stored")
         console.print(
             f"polls={polls} requests={server.stats.feed_requests} not_modified={server.stats.not_modified}"
         )
+        delta = {key: after[key] - before.get(key, 0) for key in after}
         console.print(
             f"summary: articles={totals.new} duplicates={totals.folded} "
-            f"sources={len(sources)} errors={totals.errors}"
+            f"sources={len(sources)} errors={totals.errors} developments={delta['developments']} "
+            f"stories={delta['stories']} alerts={delta['alert']} digests={delta['digest']}"
         )
         return 0 if totals.errors == 0 else 1
     finally:
         await server.stop()
+
+
+async def _subscribe_console(store: Store, seeds_dir: Path, now: datetime) -> list[Topic]:
+    """The sample configuration's topics, and the console channel subscribed to one in both modes."""
+    sample = load_settings(seeds_dir / "storywatch.toml", env={})
+    for topic in sample.topics:
+        await upsert_topic(
+            store,
+            Topic(topic.id, topic.name, topic.query, tuple(topic.sources), topic.description),
+            now=now,
+        )
+    subscription = Subscription(
+        DEMO_CHANNEL, DEMO_TOPIC, mode=AlertMode.BOTH, digest_at=DIGEST_AT, timezone=DIGEST_ZONE
+    )
+    current = {s.topic_id for s in await list_subscriptions(store, DEMO_CHANNEL)}
+    if DEMO_TOPIC not in current:
+        await upsert_subscription(store, subscription, now=now)
+    return await list_topics(store)
+
+
+async def _counts(store: Store) -> dict[str, int]:
+    async with store.read() as conn:
+        developments_n = (await conn.execute(select(func.count()).select_from(developments))).scalar_one()
+        stories_n = (await conn.execute(select(func.count()).select_from(stories))).scalar_one()
+        query = select(outbox.c.kind, func.count()).where(outbox.c.status == "sent").group_by(outbox.c.kind)
+        sent: dict[str, int] = {str(kind): int(n) for kind, n in (await conn.execute(query)).all()}
+    return {
+        "developments": int(developments_n),
+        "stories": int(stories_n),
+        "alert": int(sent.get("alert", 0)),
+        "digest": int(sent.get("digest", 0)),
+    }
+
+
+def _next_digest_time(now: datetime) -> datetime:
+    local = now.astimezone(ZoneInfo(DIGEST_ZONE))
+    due = datetime.combine(local.date(), DIGEST_AT, ZoneInfo(DIGEST_ZONE))
+    if due <= local:
+        due += timedelta(days=1)
+    return due.astimezone(UTC) + timedelta(minutes=1)
 
 
 async def _register_sources(store: Store, server: ReplayServer, now: datetime, interval_s: int) -> None:
