@@ -13,6 +13,7 @@ from bot.stories.vectors import SparseVector
 MAX_MEMBERS = 8
 # Story centroids keep their heaviest terms only, so a years-long story stays small.
 MAX_STORY_TERMS = 200
+MAX_DEVELOPMENT_TERMS = 300
 # Candidate retrieval looks up only an article's heaviest terms, and scores at most this many clusters.
 QUERY_TERMS = 40
 MAX_CANDIDATES = 64

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.models import Article, Topic
-from bot.stories.clusters import MAX_MEMBERS, MAX_STORY_TERMS, DevelopmentState, RecentIndex, StoryState
+from bot.stories.clusters import (
+    MAX_DEVELOPMENT_TERMS,
+    MAX_MEMBERS,
+    MAX_STORY_TERMS,
+    DevelopmentState,
+    RecentIndex,
+    StoryState,
+)
 from bot.stories.embedding import Embedder
 from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment, TopicAssignment
 from bot.stories.novelty import what_is_new
@@ -33,8 +40,10 @@ class EngineConfig:
     near_duplicate: float = 0.80
     # Similarity decays with the gap to a development's latest article (hours for it to halve).
     half_life_h: float = 72.0
-    # A development idle for longer stops taking articles.
+    # A development idle for longer stops taking articles...
     window_h: float = 96.0
+    # ...and so does one older than this: an event is reported over hours to days, not weeks.
+    max_span_h: float = 168.0
     # Cosine to a story's centroid at which a new development continues that story.
     story_threshold: float = 0.27
     # Centroid cosine at which two developments bridged by one article are merged.
@@ -86,6 +95,14 @@ class StoryEngine:
         # What changed since the store last looked: persist.py writes these rows and clears the sets.
         self.dirty_developments: dict[int, DevelopmentState] = {}
         self.dirty_stories: dict[int, StoryState] = {}
+
+    def take_dirty(self) -> tuple[list[DevelopmentState], list[StoryState]]:
+        """Developments and stories changed since the last call, in id order; the store writes these."""
+        devs = [d for _, d in sorted(self.dirty_developments.items())]
+        stories = [s for _, s in sorted(self.dirty_stories.items())]
+        self.dirty_developments.clear()
+        self.dirty_stories.clear()
+        return devs, stories
 
     def adopt_development(self, dev: DevelopmentState) -> None:
         """Take back a development from a snapshot, indexing it again."""
@@ -156,6 +173,8 @@ class StoryEngine:
         scored: list[tuple[float, int]] = []
         for dev_id in index.candidates(vec):
             dev = self.developments[dev_id]
+            if now - dev.first_seen > cfg.max_span_h * 3600.0:
+                continue
             gap = max(0.0, now - dev.last_seen)
             similarity = dev.centroid.cosine(vec)
             if embedding is not None and dev.embedding is not None:
@@ -329,6 +348,15 @@ class StoryEngine:
         index = self._dev_index.setdefault(dev.topic_id, RecentIndex(self.config.window_h * 3600.0))
         index.add(dev.id, vec, dev.last_seen)
         self._all_devs.add(dev.id, vec, dev.last_seen)
+        if len(dev.centroid.terms) > 2 * MAX_DEVELOPMENT_TERMS:
+            # A big development is summarised by its heaviest terms, so memory stays bounded.
+            dropped = set(dev.centroid.terms)
+            dev.centroid.prune(MAX_DEVELOPMENT_TERMS)
+            dropped -= set(dev.centroid.terms)
+            index.remove_terms(dev.id, dropped)
+            self._all_devs.remove_terms(dev.id, dropped)
+            top = sorted(dev.salience.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_DEVELOPMENT_TERMS]
+            dev.salience = dict(top)
 
     def _grow_story(self, story: StoryState, vec: SparseVector, embedding: Any, now: float) -> None:
         story.centroid.add(vec)

@@ -63,8 +63,9 @@ async def record(
     *,
     now: datetime,
 ) -> None:
+    dirty_developments, dirty_stories = engine.take_dirty()
     story_rows = []
-    for _, story in sorted(engine.dirty_stories.items()):
+    for story in dirty_stories:
         key_terms = sorted(story.centroid.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_KEY_TERMS]
         story_rows.append(
             {
@@ -78,7 +79,7 @@ async def record(
             }
         )
     dev_rows = []
-    for _, dev in sorted(engine.dirty_developments.items()):
+    for dev in dirty_developments:
         dev_rows.append(
             {
                 "id": dev.id,
@@ -125,5 +126,3 @@ async def record(
             if fresh:
                 await conn.execute(development_articles.insert(), fresh)
     await put_engine_state(db, STATE_KEY, blob, now=now)
-    engine.dirty_developments.clear()
-    engine.dirty_stories.clear()

@@ -18,6 +18,8 @@ ENTITY_BOOST = 0.6
 BIGRAM_WEIGHT = 0.5
 # A word must be seen capitalised this often mid-sentence before Title Case headlines count it as a name.
 _NAME_EVIDENCE = 2
+# Every this many documents, words seen only once are forgotten (they then count as unseen: rare).
+_PRUNE_EVERY = 20_000
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Vocabulary:
 
     def observe(self, terms: set[str], tokens: list[Token]) -> None:
         self.n_docs += 1
+        if self.n_docs % _PRUNE_EVERY == 0:
+            self.prune()
         df = self.df
         for term in terms:
             df[term] = df.get(term, 0) + 1
@@ -44,6 +48,11 @@ class Vocabulary:
             if counts is None:
                 counts = self.case[tok.stem] = [0, 0]
             counts[0 if tok.surface[0].isupper() else 1] += 1
+
+    def prune(self) -> None:
+        """Forget words seen once: most bigrams and typos, which would otherwise grow without bound."""
+        self.df = {term: n for term, n in self.df.items() if n > 1}
+        self.case = {stem: c for stem, c in self.case.items() if c[0] + c[1] > 1}
 
     def is_name(self, tok: Token) -> bool:
         if tok.entity:
