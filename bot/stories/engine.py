@@ -39,7 +39,7 @@ class EngineConfig:
     # Cosine to one earlier member at which an article is a copy of it, whatever the time gap.
     near_duplicate: float = 0.80
     # Similarity decays with the gap to a development's latest article (hours for it to halve).
-    half_life_h: float = 72.0
+    half_life_h: float = 18.0
     # A development idle for longer stops taking articles...
     window_h: float = 96.0
     # ...and so does one older than this: an event is reported over hours to days, not weeks.
@@ -51,7 +51,7 @@ class EngineConfig:
     # Time constant of a story's burst: soon after a development's last article, story similarity suffices.
     burst_h: float = 24.0
     # How strongly an article's preference for another story vetoes joining this story's development.
-    story_consistency: float = 1.0
+    story_consistency: float = 0.5
     # Share of the model's similarity in the blend, and the model cosine that counts as unrelated.
     dense_weight: float = 0.3
     dense_floor: float = 0.2
