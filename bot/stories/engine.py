@@ -57,6 +57,10 @@ class EngineConfig:
     dense_floor: float = 0.2
 
 
+# Without the model, similarities run lower (no dense share), so the cut-offs sit lower too.
+LEXICAL_CONFIG = EngineConfig(join_threshold=0.055, story_threshold=0.20)
+
+
 def embedding_text(article: Article) -> str:
     """Headline plus the first sentence: what the item reports."""
     body = lead(article.text, 200)
@@ -75,7 +79,7 @@ class StoryEngine:
         config: EngineConfig | None = None,
         embedder: Embedder | None = None,
     ) -> None:
-        self.config = config or EngineConfig()
+        self.config = config or (EngineConfig() if embedder is not None else LEXICAL_CONFIG)
         self.embedder = embedder
         self.vocab = Vocabulary()
         self.matcher = TopicMatcher(topics)
