@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Annotated, Any, TextIO
+
+import typer
 
 from bot.clock import ManualClock
 from bot.ingest.normalise import clean_text, clean_title
@@ -180,7 +181,22 @@ def score(gold: Path, pred: Path) -> dict[str, Any]:
     raise FileNotFoundError("score.py not found beside the gold file")
 
 
+def eval_command(
+    stream: Annotated[Path, typer.Argument(help="stream JSONL, one item a line, in arrival order")],
+    out: Annotated[Path, typer.Option("--out", help="where to write one prediction per item (JSONL)")],
+    topics: Annotated[
+        Path | None,
+        typer.Option("--topics", help='topics JSON: [{"id","name","keywords":[...],"description"}]'),
+    ] = None,
+    gold: Annotated[
+        Path | None, typer.Option("--gold", help="gold JSONL: print the scorer's metrics")
+    ] = None,
+) -> None:
+    """Replay a stream through normalise + engine, as the bot would have seen it, and write predictions."""
+    if not stream.is_file():
+        raise typer.BadParameter(f"{stream}: no such file", param_hint="STREAM")
+    run_eval(stream, out, topics, gold)
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    opts = {k: Path(v) for k, v in zip(args[1::2], args[2::2], strict=False)}
-    run_eval(Path(args[0]), opts["--out"], opts.get("--topics"), opts.get("--gold"))
+    typer.run(eval_command)
