@@ -4,7 +4,12 @@ Each claimed message is split by its adapter's Capabilities; continuations go to
 thread. Every part carries a client message id (`metadata["idempotency_key"]`, the row's key plus the
 part's index) which an adapter hands to the platform (Discord `nonce` with `enforce_nonce`, Slack
 `client_msg_id`), so a part re-sent after a crash between "accepted" and "recorded" is recognised by
-the platform instead of posted twice. Progress is recorded per part, so a retry resumes where it stopped.
+the platform instead of posted twice. Progress is recorded per part, in batches, so a retry resumes
+where it stopped.
+
+Shape, for a thousand channels at a message a second each: claims lease thousands of rows at once;
+a Pacer (one heap, one timer) hands each channel to a bounded pool of senders when its rate allows;
+a sender sends one part, and the channel goes back to the Pacer until its next slot.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from adapters.base import ChatAdapter
 from bot.clock import Clock
@@ -23,17 +28,16 @@ from bot.messages import DeliveryError, split_message
 from bot.messages.serial import message_from_json
 from bot.models import Message, Platform
 from bot.store.db import Store
-from bot.store.outbox import (
-    OutboxMessage,
+from bot.store.outbox import abandon_channel, mark_failed, next_pending_at
+from bot.store.outbox_claims import (
+    ClaimedMessage,
     PartProgress,
-    abandon_channel,
     claim_in_order,
-    mark_failed,
-    next_pending_at,
     record_progress,
     release_messages,
 )
 from bot.store.subscriptions import channel_key, pause_subscriptions
+from jobs.pacing import Pacer
 from jobs.ratelimit import ChannelKey, RateLimits
 
 log = logging.getLogger("storywatch.jobs.deliver")
@@ -41,10 +45,12 @@ log = logging.getLogger("storywatch.jobs.deliver")
 
 @dataclass(frozen=True, slots=True)
 class DeliverySettings:
+    # Rows leased per claim, and at most held (claimed, not yet sent) at once by this worker.
     claim_limit: int = 2_000
+    max_held: int = 20_000
     lease_s: float = 120.0
-    # Channels sent to at once; each channel itself is strictly one message after the other.
-    max_channels: int = 256
+    # Parts being sent at once, across channels; each channel itself is strictly one after the other.
+    max_in_flight: int = 32
     max_attempts: int = 25
     backoff_base_s: float = 2.0
     backoff_max_s: float = 900.0
@@ -61,6 +67,24 @@ class DrainReport:
     retried: int = 0
     dead: int = 0
     paused: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """The message at the head of a channel: its parts, the next to send, and what the first returned."""
+
+    parts: list[Message]
+    index: int
+    thread_id: str | None
+    receipt: str | None
+
+
+@dataclass(slots=True)
+class _Channel:
+    queue: deque[ClaimedMessage] = field(default_factory=deque)
+    cursor: _Cursor | None = None
+    # With a sender or in the Pacer: nobody else may touch it.
+    scheduled: bool = False
 
 
 class Deliverer:
@@ -80,23 +104,33 @@ class Deliverer:
         self.clock = clock
         self.owner = owner
         self.settings = settings or DeliverySettings()
-        self.limits = RateLimits(clock)
+        self.limits = RateLimits()
         self._wake = asyncio.Event()
-        self._queues: dict[ChannelKey, deque[OutboxMessage]] = {}
-        self._tasks: dict[ChannelKey, asyncio.Task[None]] = {}
+        self._channels: dict[ChannelKey, _Channel] = {}
+        self._held = 0
         self._report = DrainReport()
         self._stopping = False
+        self._cancel_sends = False
+        self._closing = False
         self._drain_lock = asyncio.Lock()
+        self._pacer: Pacer | None = None
         # Accepted parts wait here briefly so one transaction records many (SQLite has one writer).
         self._progress: list[PartProgress] = []
         self._flusher: asyncio.Task[None] | None = None
         # Channels whose message waits for a retry (its id; until when at most): nothing later goes first.
-        self._stalled: dict[ChannelKey, tuple[int, datetime]] = {}
+        self._stalled: dict[ChannelKey, tuple[int, float]] = {}
         self._split_cache: dict[tuple[str, Platform], list[Message]] = {}
+
+    @property
+    def draining(self) -> bool:
+        return self._drain_lock.locked()
 
     def nudge(self) -> None:
         """New rows are waiting: a running drain claims them now rather than at its next look."""
         self._wake.set()
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
 
     async def drain(self) -> DrainReport:
         """Deliver until nothing is due (or stop() is called); returns what this drain did."""
@@ -105,36 +139,64 @@ class Deliverer:
             return DrainReport()
         async with self._drain_lock:
             self._report = DrainReport()
-            await self._drain()
+            if not self._stopping:
+                await self._run()
             return self._report
 
     async def stop(self, *, drain: bool = True) -> None:
-        """Stop claiming; with `drain`, let the channels being sent finish, else cancel them."""
+        """Stop claiming and starting sends. With `drain`, the parts already being sent finish and are
+        recorded; without, they are cancelled (the client ids cover a part the platform took anyway).
+        Whatever was claimed but not sent goes back to the outbox at once."""
         self._stopping = True
+        self._cancel_sends = self._cancel_sends or not drain
         self._wake.set()
-        if not drain:
-            for task in list(self._tasks.values()):
-                task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-        await self.flush()
-        # Leases of what was claimed but not tried go back at once instead of expiring.
-        leftover = [m.id for q in self._queues.values() for m in q]
-        if leftover:
-            await release_messages(self.store, leftover, owner=self.owner)
-        self._queues.clear()
+        async with self._drain_lock:
+            # The drain (if one ran) has cleaned up on its way out; nothing is left to wait for.
+            await self.flush()
 
-    async def _drain(self) -> None:
+    async def _run(self) -> None:
+        pacer = self._pacer = Pacer(self.clock)
+        timer = asyncio.create_task(pacer.run(), name="deliver:pacer")
+        senders = [
+            asyncio.create_task(self._sender(pacer), name=f"deliver:sender:{n}")
+            for n in range(self.settings.max_in_flight)
+        ]
+        try:
+            await self._claim_loop()
+        finally:
+            # Senders finish the part they are sending (or are cancelled), then stop.
+            self._closing = True
+            for task in senders:
+                if self._cancel_sends:
+                    task.cancel()
+                else:
+                    pacer.ready.put_nowait(None)
+            await asyncio.gather(*senders, return_exceptions=True)
+            timer.cancel()
+            await asyncio.gather(timer, return_exceptions=True)
+            self._pacer = None
+            await self.flush()
+            leftover = [m.id for ch in self._channels.values() for m in ch.queue]
+            self._channels.clear()
+            self._held = 0
+            self._closing = False
+            if leftover:
+                # Leases of what was claimed but not sent go back at once instead of expiring.
+                await release_messages(self.store, leftover, owner=self.owner)
+            self.limits.forget_idle(self._now())
+
+    async def _claim_loop(self) -> None:
         cfg = self.settings
         while not self._stopping:
             self._wake.clear()
-            claimed = await self._claim()
+            room = min(cfg.claim_limit, cfg.max_held - self._held)
+            claimed = await self._claim(room) if room > 0 else []
             refused = [m.id for m in claimed if not self._enqueue(m)]
             if refused:
                 await release_messages(self.store, refused, owner=self.owner)
-            if len(claimed) >= cfg.claim_limit:
+            if claimed and len(claimed) >= room and self._held < cfg.max_held:
                 continue
-            if not self._tasks:
+            if not self._channels:
                 await self.flush()
                 due = await next_pending_at(self.store)
                 wait = (due - self.clock.now()).total_seconds() if due is not None else None
@@ -145,15 +207,16 @@ class Deliverer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), cfg.idle_check_s)
             await asyncio.sleep(cfg.min_claim_gap_s)
-        await self.stop(drain=True)
 
     async def flush(self) -> None:
         """Record the parts accepted so far (the drain does this on its own, in batches)."""
-        while self._flusher is not None and not self._flusher.done():
-            await asyncio.shield(self._flusher)
-        if self._progress:
-            batch, self._progress = self._progress, []
-            await record_progress(self.store, batch, now=self.clock.now())
+        while True:
+            if self._flusher is not None and not self._flusher.done():
+                await asyncio.shield(self._flusher)
+            elif self._progress:
+                self._flusher = asyncio.create_task(self._flush_batches())
+            else:
+                return
 
     def _record(self, progress: PartProgress) -> None:
         self._progress.append(progress)
@@ -161,113 +224,169 @@ class Deliverer:
             self._flusher = asyncio.create_task(self._flush_batches())
 
     async def _flush_batches(self) -> None:
+        # One flusher at a time, so a message's progress is recorded in the order it was made.
         while self._progress:
             batch, self._progress = self._progress, []
-            await record_progress(self.store, batch, now=self.clock.now())
+            try:
+                await record_progress(self.store, batch, now=self.clock.now())
+            except Exception:
+                # Unrecorded parts are re-sent once the leases expire; their client ids make that a no-op.
+                log.exception("deliver status=record_failed parts=%d", len(batch))
 
-    async def _claim(self) -> list[OutboxMessage]:
+    async def _claim(self, limit: int) -> list[ClaimedMessage]:
         cfg = self.settings
-        free = cfg.max_channels - len(self._tasks)
-        if free <= 0:
-            return []
         # Enough per channel to keep its rate busy for half a lease, never so many that a lease runs out.
-        rates = [a.capabilities.per_channel_rate for a in self.adapters.values()] or [1.0]
-        per_channel = max(1, int(max(rates) * cfg.lease_s / 2))
+        per_platform = {
+            platform.value: max(1, int(adapter.capabilities.per_channel_rate * cfg.lease_s / 2))
+            for platform, adapter in self.adapters.items()
+        }
         return await claim_in_order(
             self.store,
             now=self.clock.now(),
             owner=self.owner,
             lease_s=cfg.lease_s,
-            limit=cfg.claim_limit,
-            per_channel=per_channel,
-            held={key: len(queue) for key, queue in self._queues.items()},
+            limit=limit,
+            per_channel=1,
+            per_platform=per_platform,
+            held={key: len(ch.queue) for key, ch in self._channels.items()},
         )
 
-    def _enqueue(self, message: OutboxMessage) -> bool:
+    def _enqueue(self, message: ClaimedMessage) -> bool:
         """Queue a claimed message behind its channel's; False if the channel is stalled behind a failure."""
         key = channel_key(message.destination)
         stalled = self._stalled.get(key)
         if stalled is not None:
             failed_id, until = stalled
-            if message.id > failed_id and until > self.clock.now():
+            if message.id > failed_id and until > self._now():
                 # Claimed before the failure was recorded: it must not overtake the failed message.
                 return False
             del self._stalled[key]
-        self._queues.setdefault(key, deque()).append(message)
-        task = self._tasks.get(key)
-        if task is None or task.done():
-            self._tasks[key] = asyncio.create_task(self._run_channel(key), name=f"deliver:{key}")
+        channel = self._channels.get(key)
+        if channel is None:
+            channel = self._channels[key] = _Channel()
+        channel.queue.append(message)
+        self._held += 1
+        if not channel.scheduled and self._pacer is not None:
+            channel.scheduled = True
+            self._pacer.schedule(key, self.limits.free_at(key))
         return True
 
-    async def _run_channel(self, key: ChannelKey) -> None:
-        queue = self._queues[key]
-        try:
-            while queue:
-                message = queue[0]
-                ok = await self._deliver(message)
-                queue.popleft()
-                if not ok:
-                    # The channel stalls behind a failed message: the rest keeps its order, untried.
-                    if queue:
-                        await release_messages(self.store, [m.id for m in queue], owner=self.owner)
-                        queue.clear()
-                    break
-        finally:
-            if not queue:
-                self._queues.pop(key, None)
-            if self._tasks.get(key) is asyncio.current_task():
-                del self._tasks[key]
-            self._wake.set()
-
-    async def _deliver(self, row: OutboxMessage) -> bool:
-        """Send the remaining parts of one message; True when it is sent in full."""
-        adapter = self.adapters.get(row.destination.platform)
-        if adapter is None:
-            return await self._retry(row, f"no adapter for {row.destination.platform.value}", 60.0)
-        if row.lease_until is not None and self.clock.now() >= row.lease_until - timedelta(seconds=5):
-            # Our lease is (nearly) over: another worker may own the message now.
-            return False
-        try:
-            parts = self._parts(row.payload, adapter)
-        except (ValueError, KeyError, TypeError) as exc:
-            return await self._dead(row, f"unreadable payload: {exc}")
-        caps = adapter.capabilities
-        thread_id = row.thread_id
-        receipt_id = row.receipt
-        key = channel_key(row.destination)
-        for index in range(row.parts_sent, len(parts)):
-            destination = row.destination
-            if index > 0 and caps.threads and thread_id is not None:
-                destination = replace(destination, thread=thread_id)
-            part = _with_client_id(parts[index], f"{row.idempotency_key}#{index}")
-            await self.limits.acquire(row.destination.platform, key, caps)
-            started = self.clock.now()
+    async def _sender(self, pacer: Pacer) -> None:
+        while True:
+            key = await pacer.ready.get()
+            if key is None or self._closing or self._stopping:
+                return
+            channel = self._channels.get(key)
+            if channel is None:
+                continue
             try:
-                receipt = await adapter.send(destination, part)
-            except DeliveryError as exc:
-                self.limits.answered(key, caps)
-                return await self._failed(row, exc, index)
-            except Exception as exc:  # an adapter bug or a network error is worth another try
-                log.exception("deliver id=%d adapter error", row.id)
-                return await self._retry(row, f"{type(exc).__name__}: {exc}", None)
-            self.limits.answered(key, caps)
-            if index == 0:
-                thread_id, receipt_id = receipt.thread_id, receipt.message_id
-            done = index == len(parts) - 1
-            self._record(PartProgress(row.id, index + 1, thread_id, receipt_id, done))
+                due = await self._send_next(key, channel)
+            except Exception:
+                log.exception("deliver channel=%s status=error", key)
+                due = None
+            if due is not None and channel.queue:
+                if self._closing or self._stopping:
+                    return
+                pacer.schedule(key, due)
+                continue
+            # The channel is done, or stopped behind a failure: the rest keeps its order, untried.
+            channel.scheduled = False
+            rest = [m.id for m in channel.queue]
+            channel.queue.clear()
+            self._held -= len(rest)
+            if self._channels.get(key) is channel:
+                del self._channels[key]
+            if not self._channels:
+                self._wake.set()
+            if rest:
+                with contextlib.suppress(Exception):
+                    await release_messages(self.store, rest, owner=self.owner)
+
+    def _pop(self, channel: _Channel) -> None:
+        channel.queue.popleft()
+        channel.cursor = None
+        self._held -= 1
+
+    async def _send_next(self, key: ChannelKey, channel: _Channel) -> float | None:
+        """Send the next part to this channel; when it may get the next one, or None if it must stop."""
+        while channel.queue:
+            row = channel.queue[0]
+            adapter = self.adapters.get(row.destination.platform)
+            if adapter is None:
+                self._pop(channel)
+                await self._retry(row, f"no adapter for {row.destination.platform.value}", 60.0)
+                return None
+            cursor = channel.cursor
+            if cursor is None:
+                if self.clock.now() >= row.lease_until - timedelta(seconds=5):
+                    # Our lease is (nearly) over: another worker may own the message now.
+                    self._pop(channel)
+                    return None
+                try:
+                    parts = self._parts(row.payload, adapter)
+                except (ValueError, KeyError, TypeError) as exc:
+                    self._pop(channel)
+                    await self._dead(row, f"unreadable payload: {exc}")
+                    continue
+                cursor = channel.cursor = _Cursor(parts, row.parts_sent, row.thread_id, row.receipt)
+                if cursor.index >= len(parts):
+                    # Every part was accepted before; only the record of it was missing.
+                    self._record(PartProgress(row.id, cursor.index, cursor.thread_id, cursor.receipt, True))
+                    self._pop(channel)
+                    self._report.sent += 1
+                    continue
+            return await self._send_part(key, channel, row, cursor, adapter)
+        return None
+
+    async def _send_part(
+        self, key: ChannelKey, channel: _Channel, row: ClaimedMessage, cursor: _Cursor, adapter: ChatAdapter
+    ) -> float | None:
+        caps = adapter.capabilities
+        index = cursor.index
+        destination = row.destination
+        if index > 0 and caps.threads and cursor.thread_id is not None:
+            destination = replace(destination, thread=cursor.thread_id)
+        part = _with_client_id(cursor.parts[index], f"{row.idempotency_key}#{index}")
+        wait = self.limits.platform_wait(destination.platform, caps, self._now())
+        if wait > 0:
+            await self.clock.sleep(wait)
+        started = self._now()
+        try:
+            receipt = await adapter.send(destination, part)
+        except DeliveryError as exc:
+            self.limits.answered(key, caps, self._now())
+            self._pop(channel)
+            if await self._failed(row, exc, index):
+                return self.limits.free_at(key)
+            return None
+        except Exception as exc:  # an adapter bug or a network error is worth another try
+            log.exception("deliver id=%d adapter error", row.id)
+            self._pop(channel)
+            await self._retry(row, f"{type(exc).__name__}: {exc}", None)
+            return None
+        answered = self._now()
+        free = self.limits.answered(key, caps, answered)
+        if index == 0:
+            cursor.thread_id, cursor.receipt = receipt.thread_id, receipt.message_id
+        cursor.index = index + 1
+        done = cursor.index >= len(cursor.parts)
+        self._record(PartProgress(row.id, cursor.index, cursor.thread_id, cursor.receipt, done))
+        if done:
+            self._pop(channel)
+            self._report.sent += 1
+        if log.isEnabledFor(logging.INFO):
             log.info(
                 "deliver id=%d kind=%s dest=%s part=%d/%d status=%s attempt=%d send_ms=%d",
                 row.id,
                 row.kind,
                 row.destination.key,
                 index + 1,
-                len(parts),
+                len(cursor.parts),
                 "sent" if done else "part_sent",
                 row.attempts,
-                (self.clock.now() - started).total_seconds() * 1000,
+                (answered - started) * 1000,
             )
-        self._report.sent += 1
-        return True
+        return free
 
     def _parts(self, payload: str, adapter: ChatAdapter) -> list[Message]:
         # One alert goes to many channels with the same payload: split it once.
@@ -279,14 +398,17 @@ class Deliverer:
             parts = self._split_cache[key] = split_message(message_from_json(payload), adapter.capabilities)
         return parts
 
-    async def _failed(self, row: OutboxMessage, exc: DeliveryError, part: int) -> bool:
+    async def _failed(self, row: ClaimedMessage, exc: DeliveryError, part: int) -> bool:
+        """Act on a refused part; True when the channel may go on with its next message."""
         key = channel_key(row.destination)
         if exc.kind == "retry":
             if exc.retry_after:
-                self.limits.hold(key, exc.retry_after)
-            return await self._retry(row, exc.reason, exc.retry_after, part=part)
+                self.limits.hold(key, exc.retry_after, self._now())
+            await self._retry(row, exc.reason, exc.retry_after, part=part)
+            return False
         if exc.kind == "invalid":
-            return await self._dead(row, f"invalid: {exc.reason}", part=part)
+            await self._dead(row, f"invalid: {exc.reason}", part=part)
+            return True
         reason = f"{exc.kind}: {exc.reason}"
         now = self.clock.now()
         await self._dead(row, reason, part=part)
@@ -302,15 +424,17 @@ class Deliverer:
         )
         return False
 
-    async def _retry(self, row: OutboxMessage, reason: str, after: float | None, *, part: int = 0) -> bool:
+    async def _retry(self, row: ClaimedMessage, reason: str, after: float | None, *, part: int = 0) -> None:
         cfg = self.settings
         if row.attempts >= cfg.max_attempts:
-            return await self._dead(row, f"gave up after {row.attempts} attempts: {reason}", part=part)
+            await self._dead(row, f"gave up after {row.attempts} attempts: {reason}", part=part)
+            return
         if after is None:
             after = min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** max(0, row.attempts - 1))
         now = self.clock.now()
         until = now + timedelta(seconds=after)
-        self._stalled[channel_key(row.destination)] = (row.id, until + timedelta(seconds=cfg.lease_s))
+        self._stalled[channel_key(row.destination)] = (row.id, until.timestamp() + cfg.lease_s)
+        await self.flush()
         await mark_failed(self.store, row.id, now=now, error=reason, retry_at=until)
         self._report.retried += 1
         log.info(
@@ -323,9 +447,9 @@ class Deliverer:
             after,
             row.attempts,
         )
-        return False
 
-    async def _dead(self, row: OutboxMessage, reason: str, *, part: int = 0) -> bool:
+    async def _dead(self, row: ClaimedMessage, reason: str, *, part: int = 0) -> None:
+        await self.flush()
         await mark_failed(self.store, row.id, now=self.clock.now(), error=reason, retry_at=None)
         self._report.dead += 1
         log.warning(
@@ -336,8 +460,8 @@ class Deliverer:
             part + 1,
             reason,
         )
-        return False
 
 
 def _with_client_id(part: Message, client_id: str) -> Message:
-    return replace(part, metadata={**part.metadata, "idempotency_key": client_id})
+    metadata = {**part.metadata, "idempotency_key": client_id}
+    return Message(part.text, part.title, part.sections, part.buttons, part.ephemeral, metadata)

@@ -79,7 +79,7 @@ class Jobs:
             return
         self.deliverer.nudge()
         job = self.scheduler.get_job("deliver")
-        if job is not None and not self.deliverer._drain_lock.locked():
+        if job is not None and not self.deliverer.draining:
             job.modify(next_run_time=datetime.now(UTC))
 
     async def stop(self, *, drain: bool = True) -> None:

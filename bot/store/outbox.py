@@ -6,19 +6,27 @@ as `db`); its idempotency key (destination + development) makes a second enqueue
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Row, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ClauseElement
 
 from bot.models import Destination, Platform
 from bot.store.db import Db, reading, writing
+from bot.store.driver import Prepared
+from bot.store.outbox_claims import ClaimedMessage as ClaimedMessage
+from bot.store.outbox_claims import MessageKind
+from bot.store.outbox_claims import PartProgress as PartProgress
+from bot.store.outbox_claims import claim_in_order as claim_in_order
+from bot.store.outbox_claims import record_progress as record_progress
+from bot.store.outbox_claims import release_messages as release_messages
 from bot.store.schema import outbox
 from bot.store.sql import chunks, upsert_insert
 
-MessageKind = Literal["alert", "digest"]
 MessageStatus = Literal["pending", "sent", "dead"]
 
 
@@ -197,110 +205,61 @@ class NewMessage:
     subscription_id: int | None = None
 
 
+_ENQUEUE_COLUMNS = (
+    "idempotency_key",
+    "platform",
+    "workspace",
+    "channel",
+    "thread",
+    "kind",
+    "payload",
+    "development_id",
+    "subscription_id",
+)
+
+
+def _enqueue_statement(dialect: str) -> ClauseElement:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values: dict[str, Any] = {name: bindparam(name) for name in _ENQUEUE_COLUMNS}
+    values.update(
+        status=bindparam("c_status"),
+        attempts=bindparam("c_zero"),
+        parts_sent=bindparam("c_zero"),
+        not_before=bindparam("c_now", type_=outbox.c.not_before.type),
+        created_at=bindparam("c_now", type_=outbox.c.created_at.type),
+    )
+    return insert(outbox).values(values).on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
+
+
+_ENQUEUE = Prepared(_enqueue_statement, _ENQUEUE_COLUMNS)
+
+
 async def enqueue_messages(db: Db, messages: Sequence[NewMessage], *, now: datetime) -> None:
-    """Queue many messages in one statement per chunk; keys already queued are skipped."""
+    """Queue many messages in one executemany per chunk; keys already queued are skipped.
+
+    Fan-out writes thousands of rows in the engine's transaction: each row is a plain tuple, and
+    the values all rows share (the time, the status) are converted once.
+    """
     if not messages:
         return
     rows = [
-        {
-            "idempotency_key": m.idempotency_key,
-            "platform": m.destination.platform.value,
-            "workspace": m.destination.workspace,
-            "channel": m.destination.channel,
-            "thread": m.destination.thread,
-            "kind": m.kind,
-            "payload": m.payload,
-            "development_id": m.development_id,
-            "subscription_id": m.subscription_id,
-            "status": "pending",
-            "attempts": 0,
-            "parts_sent": 0,
-            "not_before": now,
-            "created_at": now,
-        }
+        (
+            m.idempotency_key,
+            m.destination.platform.value,
+            m.destination.workspace,
+            m.destination.channel,
+            m.destination.thread,
+            m.kind,
+            m.payload,
+            m.development_id,
+            m.subscription_id,
+        )
         for m in messages
     ]
+    shared = {"c_status": "pending", "c_zero": 0, "c_now": now}
     async with writing(db) as conn:
-        stmt = upsert_insert(conn, outbox).on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
-        for chunk in chunks(rows, 2_000):
-            await conn.execute(stmt, list(chunk))
-
-
-# Any fixed number: on PostgreSQL claims take turns, so "is an earlier message still pending" is exact.
-_PG_CLAIM_LOCK = 0x6F7574626F78
-
-
-async def claim_in_order(
-    db: Db,
-    *,
-    now: datetime,
-    owner: str,
-    lease_s: float,
-    limit: int,
-    per_channel: int,
-    held: Mapping[tuple[str, str, str], int] | None = None,
-) -> list[OutboxMessage]:
-    """Lease due messages whose channel has no earlier message pending elsewhere: channels stay in order.
-
-    A message is skipped while an earlier message of its channel is leased by another worker or waits
-    for a retry; earlier messages leased by `owner` itself do not block (it sends a channel's
-    messages in id order). A channel gets at most `per_channel` messages leased to `owner`, counting
-    the `held` ones, so a lease is not outlived by the channel's rate limit. Returned in id order.
-    """
-    prior = outbox.alias("prior")
-    blocked = (
-        select(prior.c.id)
-        .where(
-            prior.c.platform == outbox.c.platform,
-            prior.c.workspace == outbox.c.workspace,
-            prior.c.channel == outbox.c.channel,
-            prior.c.status == "pending",
-            prior.c.id < outbox.c.id,
-            or_(
-                prior.c.not_before > now,
-                and_(prior.c.lease_until > now, prior.c.lease_owner != owner),
-            ),
-        )
-        .exists()
-    )
-    candidates = (
-        select(outbox.c.id, outbox.c.platform, outbox.c.workspace, outbox.c.channel)
-        .where(
-            outbox.c.status == "pending",
-            outbox.c.not_before <= now,
-            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
-            ~blocked,
-        )
-        .order_by(outbox.c.id)
-        .limit(limit * 4)
-    )
-    async with writing(db) as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CLAIM_LOCK})
-            candidates = candidates.with_for_update(skip_locked=True, of=outbox)
-        taken: dict[tuple[str, str, str], int] = dict(held or {})
-        chosen: list[int] = []
-        for row in await conn.execute(candidates):
-            channel = (row.platform, row.workspace, row.channel)
-            if taken.get(channel, 0) < per_channel:
-                taken[channel] = taken.get(channel, 0) + 1
-                chosen.append(int(row.id))
-                if len(chosen) >= limit:
-                    break
-        claimed: list[OutboxMessage] = []
-        for chunk in chunks(chosen):
-            stmt = (
-                update(outbox)
-                .where(outbox.c.id.in_(chunk), outbox.c.status == "pending")
-                .values(
-                    lease_owner=owner,
-                    lease_until=now + timedelta(seconds=lease_s),
-                    attempts=outbox.c.attempts + 1,
-                )
-                .returning(*outbox.c)
-            )
-            claimed.extend(_message(row) for row in await conn.execute(stmt))
-    return sorted(claimed, key=lambda m: m.id)
+        for chunk in chunks(rows, 5_000):
+            await _ENQUEUE.run(conn, chunk, shared)
 
 
 async def record_parts(
@@ -320,20 +279,6 @@ async def record_parts(
     async with writing(db) as conn:
         stmt = update(outbox).where(outbox.c.id == message_id, outbox.c.status == "pending").values(**values)
         return bool((await conn.execute(stmt)).rowcount)
-
-
-async def release_messages(db: Db, message_ids: Sequence[int], *, owner: str) -> int:
-    """Give back leased messages that were not tried (their attempt is not counted)."""
-    released = 0
-    async with writing(db) as conn:
-        for chunk in chunks(message_ids):
-            stmt = (
-                update(outbox)
-                .where(outbox.c.id.in_(chunk), outbox.c.lease_owner == owner, outbox.c.status == "pending")
-                .values(lease_owner=None, lease_until=None, attempts=outbox.c.attempts - 1)
-            )
-            released += (await conn.execute(stmt)).rowcount or 0
-    return released
 
 
 async def abandon_channel(db: Db, destination: Destination, *, now: datetime, reason: str) -> int:
@@ -373,39 +318,3 @@ async def purge_messages(db: Db, *, before: datetime) -> int:
     async with writing(db) as conn:
         stmt = delete(outbox).where(outbox.c.status.in_(["sent", "dead"]), outbox.c.created_at < before)
         return int((await conn.execute(stmt)).rowcount or 0)
-
-
-@dataclass(frozen=True, slots=True)
-class PartProgress:
-    """Parts of message `message_id` accepted so far; `done` when that was the last part."""
-
-    message_id: int
-    parts_sent: int
-    thread_id: str | None
-    receipt: str | None
-    done: bool
-
-
-async def record_progress(db: Db, progress: Sequence[PartProgress], *, now: datetime) -> None:
-    """`record_parts` for many messages in one transaction (delivery records in batches)."""
-    if not progress:
-        return
-    base = update(outbox).where(outbox.c.id == bindparam("b_id"), outbox.c.status == "pending")
-    partial = base.values(
-        parts_sent=bindparam("b_parts"), thread_id=bindparam("b_thread"), receipt=bindparam("b_receipt")
-    )
-    finished = partial.values(status="sent", sent_at=now, lease_owner=None, lease_until=None)
-    async with writing(db) as conn:
-        for done, stmt in ((False, partial), (True, finished)):
-            rows = [
-                {
-                    "b_id": p.message_id,
-                    "b_parts": p.parts_sent,
-                    "b_thread": p.thread_id,
-                    "b_receipt": p.receipt,
-                }
-                for p in progress
-                if p.done is done
-            ]
-            if rows:
-                await conn.execute(stmt, rows)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -51,9 +52,20 @@ class Accepted:
 
 
 class FakePlatform:
-    def __init__(self, *, per_channel_rate: float | None = 1.0, tolerance_s: float = 0.002) -> None:
+    def __init__(
+        self,
+        *,
+        per_channel_rate: float | None = 1.0,
+        tolerance_s: float = 0.002,
+        unthrottled: frozenset[str] = frozenset(),
+        answer_delay_s: float = 0.0,
+    ) -> None:
         self.per_channel_rate = per_channel_rate
         self.tolerance_s = tolerance_s
+        # Channels the rate does not apply to (a platform whose channels take any rate).
+        self.unthrottled = unthrottled
+        # Hold every answer this long (a slow platform: sends stay in flight).
+        self.answer_delay_s = answer_delay_s
         self.accepted: list[Accepted] = []
         self.script: dict[str, deque[Scripted]] = {}
         self.requests = 0
@@ -88,13 +100,17 @@ class FakePlatform:
     def channel_log(self, channel: str) -> list[Accepted]:
         return [a for a in self.accepted if a.channel == channel]
 
-    async def _list(self, _request: web.Request) -> web.Response:
+    async def _list(self, request: web.Request) -> web.Response:
         stats = {
             "requests": self.requests,
             "rate_limited": self.rate_limited,
             "nonce_replays": self.nonce_replays,
         }
-        return web.json_response({"accepted": [asdict(a) for a in self.accepted], **stats})
+        if request.query.get("messages") == "0":
+            accepted = [{k: v for k, v in asdict(a).items() if k != "message"} for a in self.accepted]
+        else:
+            accepted = [asdict(a) for a in self.accepted]
+        return web.json_response({"accepted": accepted, **stats})
 
     async def _post(self, request: web.Request) -> web.Response:
         self.requests += 1
@@ -112,7 +128,7 @@ class FakePlatform:
                 {"ok": True, "id": first.id, "thread": first.thread or first.id, "replay": True}
             )
         now = time.monotonic()
-        if self.per_channel_rate is not None:
+        if self.per_channel_rate is not None and channel not in self.unthrottled:
             last = self._last.get((workspace, channel))
             gap = 1.0 / self.per_channel_rate
             if last is not None and now - last < gap - self.tolerance_s:
@@ -131,7 +147,12 @@ class FakePlatform:
         self.accepted.append(accepted)
         if nonce is not None:
             self._by_nonce[nonce] = accepted
+        if self.answer_delay_s:
+            await asyncio.sleep(self.answer_delay_s)
         return web.json_response({"ok": True, "id": accepted.id, "thread": accepted.thread or accepted.id})
+
+
+_JSON = {"Content-Type": "application/json"}
 
 
 def _answer(scripted: Scripted) -> web.Response:
@@ -153,10 +174,32 @@ class FakePlatformAdapter:
         self._capabilities = capabilities
         self._platform = platform
         self._session: aiohttp.ClientSession | None = None
+        self._url = f"{base_url}/api/messages"
+        self._rendered: dict[Message, str] = {}
 
     @property
     def platform(self) -> Platform:
         return self._platform
+
+    def _body(self, destination: Destination, message: Message) -> bytes:
+        """The request body; each distinct message is serialised once (its hash leaves out metadata)."""
+        rendered = self._rendered.get(message)
+        if rendered is None:
+            if len(self._rendered) >= 1_024:
+                self._rendered.clear()
+            content = message_to_dict(message)
+            del content["metadata"]
+            rendered = self._rendered[message] = json.dumps(content, ensure_ascii=False)[:-1]
+        head = json.dumps(
+            {
+                "workspace": destination.workspace,
+                "channel": destination.channel,
+                "thread": destination.thread,
+                "nonce": message.metadata.get("idempotency_key"),
+            }
+        )[:-1]
+        metadata = json.dumps(message.metadata, ensure_ascii=False)
+        return f'{head}, "message": {rendered}, "metadata": {metadata}}}}}'.encode()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -178,15 +221,9 @@ class FakePlatformAdapter:
         if self._session is None:
             await self.start()
         assert self._session is not None
-        body = {
-            "workspace": destination.workspace,
-            "channel": destination.channel,
-            "thread": destination.thread,
-            "nonce": message.metadata.get("idempotency_key"),
-            "message": message_to_dict(message),
-        }
+        body = self._body(destination, message)
         try:
-            async with self._session.post(f"{self.base_url}/api/messages", json=body) as response:
+            async with self._session.post(self._url, data=body, headers=_JSON) as response:
                 data = await response.json()
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
@@ -208,8 +245,8 @@ def accepted_message(accepted: Accepted) -> Message:
     return message_from_dict(accepted.message)
 
 
-async def _serve(rate: float | None, port: int) -> None:
-    platform = FakePlatform(per_channel_rate=rate)
+async def _serve(rate: float | None, port: int, unthrottled: frozenset[str]) -> None:
+    platform = FakePlatform(per_channel_rate=rate, unthrottled=unthrottled)
     url = await platform.start(port)
     print(url, flush=True)
     await asyncio.Event().wait()
@@ -219,8 +256,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="a fake chat platform on 127.0.0.1")
     parser.add_argument("--rate", type=float, default=1.0, help="messages per second per channel (0: none)")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--unthrottled", action="append", default=[], help="a channel the rate skips")
     args = parser.parse_args()
-    asyncio.run(_serve(args.rate or None, args.port))
+    asyncio.run(_serve(args.rate or None, args.port, frozenset(args.unthrottled)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,219 @@
+"""The delivery side of the outbox: leasing due rows in channel order, recording accepted parts in batches.
+
+Delivery sends about a thousand parts a second at scale, so these are shaped for batches: a claim
+leases thousands of rows and reads back only what sending needs; accepted parts are recorded with one
+driver-level executemany per batch, still only after the platform accepted each of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, bindparam, or_, select, text, update
+from sqlalchemy.sql.elements import ClauseElement
+
+from bot.models import Destination, Platform
+from bot.store.db import Db, writing
+from bot.store.driver import Prepared
+from bot.store.schema import outbox
+from bot.store.sql import chunks
+
+MessageKind = Literal["alert", "digest"]
+ChannelKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """An outbox row leased to a worker: what sending it needs, and no more."""
+
+    id: int
+    idempotency_key: str
+    destination: Destination
+    kind: MessageKind
+    payload: str
+    attempts: int
+    lease_until: datetime
+    # Parts of the split message already accepted by the platform, and the thread the first one started.
+    parts_sent: int = 0
+    thread_id: str | None = None
+    receipt: str | None = None
+
+
+# Any fixed number: on PostgreSQL claims take turns, so "is an earlier message still pending" is exact.
+_PG_CLAIM_LOCK = 0x6F7574626F78
+
+_CLAIMED_COLUMNS = (
+    outbox.c.id,
+    outbox.c.idempotency_key,
+    outbox.c.platform,
+    outbox.c.workspace,
+    outbox.c.channel,
+    outbox.c.thread,
+    outbox.c.kind,
+    outbox.c.payload,
+    outbox.c.attempts,
+    outbox.c.parts_sent,
+    outbox.c.thread_id,
+    outbox.c.receipt,
+)
+
+
+async def claim_in_order(
+    db: Db,
+    *,
+    now: datetime,
+    owner: str,
+    lease_s: float,
+    limit: int,
+    per_channel: int,
+    held: Mapping[ChannelKey, int] | None = None,
+    per_platform: Mapping[str, int] | None = None,
+) -> list[ClaimedMessage]:
+    """Lease due messages whose channel has no earlier message pending elsewhere: channels stay in order.
+
+    A message is skipped while an earlier message of its channel is leased by another worker or waits
+    for a retry; earlier messages leased by `owner` itself do not block (it sends a channel's
+    messages in id order). A channel gets at most `per_channel` messages leased to `owner` (or its
+    platform's figure in `per_platform`), counting the `held` ones, so a lease is not outlived by
+    the channel's rate limit. Returned in id order.
+    """
+    prior = outbox.alias("prior")
+    blocked = (
+        select(prior.c.id)
+        .where(
+            prior.c.platform == outbox.c.platform,
+            prior.c.workspace == outbox.c.workspace,
+            prior.c.channel == outbox.c.channel,
+            prior.c.status == "pending",
+            prior.c.id < outbox.c.id,
+            or_(
+                prior.c.not_before > now,
+                and_(prior.c.lease_until > now, prior.c.lease_owner != owner),
+            ),
+        )
+        .exists()
+    )
+    candidates = (
+        select(outbox.c.id, outbox.c.platform, outbox.c.workspace, outbox.c.channel)
+        .where(
+            outbox.c.status == "pending",
+            outbox.c.not_before <= now,
+            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
+            ~blocked,
+        )
+        .order_by(outbox.c.id)
+        .limit(limit * 4)
+    )
+    caps = dict(per_platform or {})
+    lease_until = now + timedelta(seconds=lease_s)
+    async with writing(db) as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CLAIM_LOCK})
+            candidates = candidates.with_for_update(skip_locked=True, of=outbox)
+        taken: dict[ChannelKey, int] = dict(held or {})
+        chosen: list[int] = []
+        for row in await conn.execute(candidates):
+            channel = (row.platform, row.workspace, row.channel)
+            count = taken.get(channel, 0)
+            if count < caps.get(row.platform, per_channel):
+                taken[channel] = count + 1
+                chosen.append(int(row.id))
+                if len(chosen) >= limit:
+                    break
+        claimed: list[ClaimedMessage] = []
+        # One alert goes to many channels: keep one copy of each payload and destination.
+        payloads: dict[str, str] = {}
+        destinations: dict[tuple[str, str, str, str | None], Destination] = {}
+        for chunk in chunks(chosen):
+            stmt = (
+                update(outbox)
+                .where(outbox.c.id.in_(chunk), outbox.c.status == "pending")
+                .values(lease_owner=owner, lease_until=lease_until, attempts=outbox.c.attempts + 1)
+                .returning(*_CLAIMED_COLUMNS)
+            )
+            for row in await conn.execute(stmt):
+                where = (row.platform, row.workspace, row.channel, row.thread)
+                destination = destinations.get(where)
+                if destination is None:
+                    destination = destinations[where] = Destination(Platform(where[0]), *where[1:])
+                claimed.append(
+                    ClaimedMessage(
+                        id=row.id,
+                        idempotency_key=row.idempotency_key,
+                        destination=destination,
+                        kind=row.kind,
+                        payload=payloads.setdefault(row.payload, row.payload),
+                        attempts=row.attempts,
+                        lease_until=lease_until,
+                        parts_sent=row.parts_sent,
+                        thread_id=row.thread_id,
+                        receipt=row.receipt,
+                    )
+                )
+    claimed.sort(key=lambda m: m.id)
+    return claimed
+
+
+async def release_messages(db: Db, message_ids: Sequence[int], *, owner: str) -> int:
+    """Give back leased messages that were not tried (their attempt is not counted)."""
+    released = 0
+    async with writing(db) as conn:
+        for chunk in chunks(message_ids):
+            stmt = (
+                update(outbox)
+                .where(outbox.c.id.in_(chunk), outbox.c.lease_owner == owner, outbox.c.status == "pending")
+                .values(lease_owner=None, lease_until=None, attempts=outbox.c.attempts - 1)
+            )
+            released += (await conn.execute(stmt)).rowcount or 0
+    return released
+
+
+@dataclass(frozen=True, slots=True)
+class PartProgress:
+    """Parts of message `message_id` accepted so far; `done` when that was the last part."""
+
+    message_id: int
+    parts_sent: int
+    thread_id: str | None
+    receipt: str | None
+    done: bool
+
+
+_PROGRESS_ROW = ("b_parts", "b_thread", "b_receipt", "b_id")
+
+
+def _progress_statement(done: bool) -> ClauseElement:
+    stmt = (
+        update(outbox)
+        .where(outbox.c.id == bindparam("b_id"), outbox.c.status == bindparam("c_pending"))
+        .values(
+            parts_sent=bindparam("b_parts"), thread_id=bindparam("b_thread"), receipt=bindparam("b_receipt")
+        )
+    )
+    if done:
+        stmt = stmt.values(
+            status=bindparam("c_sent"),
+            sent_at=bindparam("c_now", type_=outbox.c.sent_at.type),
+            lease_owner=None,
+            lease_until=None,
+        )
+    return stmt
+
+
+_PARTIAL = Prepared(lambda _dialect: _progress_statement(False), _PROGRESS_ROW)
+_FINISHED = Prepared(lambda _dialect: _progress_statement(True), _PROGRESS_ROW)
+
+
+async def record_progress(db: Db, progress: Sequence[PartProgress], *, now: datetime) -> None:
+    """Record accepted parts of many messages in one transaction: one executemany per kind of update."""
+    if not progress:
+        return
+    shared: dict[str, Any] = {"c_pending": "pending", "c_sent": "sent", "c_now": now}
+    partial = [(p.parts_sent, p.thread_id, p.receipt, p.message_id) for p in progress if not p.done]
+    finished = [(p.parts_sent, p.thread_id, p.receipt, p.message_id) for p in progress if p.done]
+    async with writing(db) as conn:
+        await _PARTIAL.run(conn, partial, shared)
+        await _FINISHED.run(conn, finished, shared)
