@@ -114,6 +114,7 @@ class Deliverer:
         self._closing = False
         self._drain_lock = asyncio.Lock()
         self._pacer: Pacer | None = None
+        self._senders: list[asyncio.Task[None]] = []
         # Accepted parts wait here briefly so one transaction records many (SQLite has one writer).
         self._progress: list[PartProgress] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -147,17 +148,26 @@ class Deliverer:
         """Stop claiming and starting sends. With `drain`, the parts already being sent finish and are
         recorded; without, they are cancelled (the client ids cover a part the platform took anyway).
         Whatever was claimed but not sent goes back to the outbox at once."""
+        if not drain:
+            self.abort()
         self._stopping = True
-        self._cancel_sends = self._cancel_sends or not drain
         self._wake.set()
         async with self._drain_lock:
             # The drain (if one ran) has cleaned up on its way out; nothing is left to wait for.
             await self.flush()
 
+    def abort(self) -> None:
+        """Stop now: cancel the sends in flight (the client ids cover a part the platform took anyway)."""
+        self._stopping = True
+        self._cancel_sends = True
+        self._wake.set()
+        for task in self._senders:
+            task.cancel()
+
     async def _run(self) -> None:
         pacer = self._pacer = Pacer(self.clock)
         timer = asyncio.create_task(pacer.run(), name="deliver:pacer")
-        senders = [
+        senders = self._senders = [
             asyncio.create_task(self._sender(pacer), name=f"deliver:sender:{n}")
             for n in range(self.settings.max_in_flight)
         ]
@@ -172,6 +182,7 @@ class Deliverer:
                 else:
                     pacer.ready.put_nowait(None)
             await asyncio.gather(*senders, return_exceptions=True)
+            self._senders = []
             timer.cancel()
             await asyncio.gather(timer, return_exceptions=True)
             self._pacer = None

@@ -30,6 +30,8 @@ from jobs.maintenance import MaintenanceSettings, run_maintenance
 from jobs.poll import PollJob
 
 log = logging.getLogger("storywatch.jobs")
+# Less than the runtime's own bound, so jobs stop in order rather than being cut off from outside.
+DRAIN_TIMEOUT_S = 25.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +84,40 @@ class Jobs:
         if job is not None and not self.deliverer.draining:
             job.modify(next_run_time=datetime.now(UTC))
 
-    async def stop(self, *, drain: bool = True) -> None:
-        """Stop triggering; with `drain`, let running jobs (and the channels being sent) finish first."""
+    async def stop(self, *, drain: bool = True, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+        """Stop triggering; with `drain`, let running jobs finish their pass (at most `timeout_s`).
+
+        APScheduler's shutdown cancels the coroutine jobs it is running, so it comes last: first
+        no new runs (pause), then delivery stops claiming and finishes the sends in flight (recording
+        them), the other jobs finish their pass, and only then does the scheduler shut down.
+        """
         if self._stopped:
             return
         self._stopped = True
-        self.scheduler.shutdown(wait=False)
-        await self.deliverer.stop(drain=drain)
-        running = list(self._running)
+        if self.scheduler.running:
+            self.scheduler.pause()
+        # A run triggered just before the pause starts now, sees _stopped and returns.
+        await asyncio.sleep(0)
+        running = [task for task in self._running if not task.done()]
         if not drain:
+            self.deliverer.abort()
+            for task in running:
+                task.cancel()
+        try:
+            async with asyncio.timeout(timeout_s if drain else None):
+                await self.deliverer.stop(drain=drain)
+                if running:
+                    await asyncio.wait(running)
+        except TimeoutError:
+            log.warning("jobs status=drain_timeout after_s=%.0f running=%d", timeout_s, len(running))
+            self.deliverer.abort()
             for task in running:
                 task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        log.info("jobs status=stopped drained=%s", drain)
 
 
 async def start_jobs(

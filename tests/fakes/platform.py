@@ -69,6 +69,8 @@ class FakePlatform:
         self.accepted: list[Accepted] = []
         self.script: dict[str, deque[Scripted]] = {}
         self.requests = 0
+        # Posts received and not answered yet.
+        self.in_flight = 0
         self.rate_limited = 0
         self.nonce_replays = 0
         self._by_nonce: dict[str, Accepted] = {}
@@ -114,6 +116,13 @@ class FakePlatform:
 
     async def _post(self, request: web.Request) -> web.Response:
         self.requests += 1
+        self.in_flight += 1
+        try:
+            return await self._answer_post(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer_post(self, request: web.Request) -> web.Response:
         body = await request.json()
         channel, workspace = str(body["channel"]), str(body["workspace"])
         for key in (channel, ALL):
