@@ -64,3 +64,27 @@ def _monotonic() -> float:
     import time
 
     return time.monotonic()
+
+
+class SteppedClock:
+    """Runs at wall speed, and can also be moved forward at once: the demo's clock.
+
+    Rate limits and timeouts see time pass as usual, while the replay jumps over quiet days.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("SteppedClock needs a timezone-aware start time")
+        self._base = start.astimezone(UTC)
+        self._since = _monotonic()
+
+    def now(self) -> datetime:
+        return self._base + timedelta(seconds=_monotonic() - self._since)
+
+    def set(self, when: datetime) -> None:
+        """Jump to `when` (never backwards: time that has passed stays passed)."""
+        self._base = max(when.astimezone(UTC), self.now())
+        self._since = _monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

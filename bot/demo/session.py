@@ -1,7 +1,8 @@
 """`storywatch demo`: the seed feeds served on loopback as live news, polled by the real ingest.
 
-The demo's clock is a ManualClock that moves in poll steps and skips the quiet years between stories, so
-eight years of news replay in seconds. Its last line is a stable summary that tests and users can read.
+The demo's clock runs at wall speed and jumps from one poll to the next, skipping the quiet years between
+stories, so eight years of news replay in seconds. Its last line is a stable summary that tests and
+users can read.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.markup import escape
 from sqlalchemy import func, select, update
 
 from adapters.console import ConsoleAdapter
-from bot.clock import ManualClock
+from bot.clock import SteppedClock
 from bot.config import DigestSettings, IngestSettings, load_settings
 from bot.demo.replay import ReplayServer, default_seeds_dir, start_replay_server
 from bot.fanout import ingest_to_outbox
@@ -72,7 +73,7 @@ async def run_demo(data_dir: Path | None, console: Console, seeds_dir: Path | No
 
 
 async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path) -> int:
-    clock = ManualClock(datetime(2000, 1, 1, tzinfo=UTC))
+    clock = SteppedClock(datetime(2000, 1, 1, tzinfo=UTC))
     server = await start_replay_server(seeds_dir, clock)
     try:
         clock.set(server.first_published - timedelta(minutes=1))
