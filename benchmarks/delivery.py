@@ -92,6 +92,8 @@ async def _platform(rate: float) -> tuple[asyncio.subprocess.Process, str]:
         str(rate),
         "--unthrottled",
         FAST_CHANNEL,
+        "--server",
+        "lean",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )

@@ -45,9 +45,12 @@ log = logging.getLogger("storywatch.jobs.deliver")
 
 @dataclass(frozen=True, slots=True)
 class DeliverySettings:
-    # Rows leased per claim, and at most held (claimed, not yet sent) at once by this worker.
+    # Rows leased by a drain's first claim, so sending starts soon; a claim after a full one takes all
+    # it may (up to max_held claimed and not yet sent): every claim reads all pending rows once.
     claim_limit: int = 2_000
     max_held: int = 20_000
+    # Accepted parts are recorded together at most this often (the client ids cover a crash between).
+    record_every_s: float = 0.05
     lease_s: float = 120.0
     # Parts being sent at once, across channels; each channel itself is strictly one after the other.
     max_in_flight: int = 32
@@ -176,11 +179,11 @@ class Deliverer:
         finally:
             # Senders finish the part they are sending (or are cancelled), then stop.
             self._closing = True
-            for task in senders:
-                if self._cancel_sends:
+            if self._cancel_sends:
+                for task in senders:
                     task.cancel()
-                else:
-                    pacer.ready.put_nowait(None)
+            else:
+                pacer.release_senders(len(senders))
             await asyncio.gather(*senders, return_exceptions=True)
             self._senders = []
             timer.cancel()
@@ -198,14 +201,16 @@ class Deliverer:
 
     async def _claim_loop(self) -> None:
         cfg = self.settings
+        size = cfg.claim_limit
         while not self._stopping:
             self._wake.clear()
-            room = min(cfg.claim_limit, cfg.max_held - self._held)
+            room = min(size, cfg.max_held - self._held)
             claimed = await self._claim(room) if room > 0 else []
             refused = [m.id for m in claimed if not self._enqueue(m)]
             if refused:
                 await release_messages(self.store, refused, owner=self.owner)
             if claimed and len(claimed) >= room and self._held < cfg.max_held:
+                size = cfg.max_held
                 continue
             if not self._channels:
                 await self.flush()
@@ -232,10 +237,12 @@ class Deliverer:
     def _record(self, progress: PartProgress) -> None:
         self._progress.append(progress)
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_batches())
+            self._flusher = asyncio.create_task(self._flush_batches(self.settings.record_every_s))
 
-    async def _flush_batches(self) -> None:
+    async def _flush_batches(self, gather_s: float = 0.0) -> None:
         # One flusher at a time, so a message's progress is recorded in the order it was made.
+        if gather_s > 0 and not self._closing:
+            await asyncio.sleep(gather_s)
         while self._progress:
             batch, self._progress = self._progress, []
             try:
@@ -279,12 +286,12 @@ class Deliverer:
         self._held += 1
         if not channel.scheduled and self._pacer is not None:
             channel.scheduled = True
-            self._pacer.schedule(key, self.limits.free_at(key))
+            self._pacer.schedule(key, self.limits.free_at(key), self._gap(key))
         return True
 
     async def _sender(self, pacer: Pacer) -> None:
         while True:
-            key = await pacer.ready.get()
+            key = (await pacer.ready.get())[2]
             if key is None or self._closing or self._stopping:
                 return
             channel = self._channels.get(key)
@@ -298,7 +305,7 @@ class Deliverer:
             if due is not None and channel.queue:
                 if self._closing or self._stopping:
                     return
-                pacer.schedule(key, due)
+                pacer.schedule(key, due, self._gap(key))
                 continue
             # The channel is done, or stopped behind a failure: the rest keeps its order, untried.
             channel.scheduled = False
@@ -312,6 +319,10 @@ class Deliverer:
             if rest:
                 with contextlib.suppress(Exception):
                     await release_messages(self.store, rest, owner=self.owner)
+
+    def _gap(self, key: ChannelKey) -> float:
+        adapter = self.adapters.get(Platform(key[0]))
+        return 1.0 / adapter.capabilities.per_channel_rate if adapter is not None else 1.0
 
     def _pop(self, channel: _Channel) -> None:
         channel.queue.popleft()

@@ -4,6 +4,11 @@ A task per channel sleeping out its rate limit costs a task, a future and a time
 thousand channels that is most of the event loop's work. Here a channel whose time has come is put
 on `ready`, where a bounded pool of senders takes it; the timer sleeps on the injected clock until
 the earliest due time, and is woken early when a channel is due sooner than that.
+
+`ready` is earliest deadline first, a channel's deadline being its due time plus its own gap between
+messages: a channel held to one message a second loses nothing by waiting a little, a channel the
+platform does not hold back loses every moment. Among channels of one rate this is due-time order;
+no channel waits behind faster ones for longer than its own gap.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from jobs.ratelimit import ChannelKey
 class Pacer:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.ready: asyncio.Queue[ChannelKey | None] = asyncio.Queue()
-        self._heap: list[tuple[float, int, ChannelKey]] = []
+        self.ready: asyncio.PriorityQueue[tuple[float, int, ChannelKey | None]] = asyncio.PriorityQueue()
+        self._heap: list[tuple[float, int, ChannelKey, float]] = []
         self._order = itertools.count()
         self._changed = asyncio.Event()
         self._target: float | None = None
@@ -29,17 +34,22 @@ class Pacer:
     def now(self) -> float:
         return self.clock.now().timestamp()
 
-    def schedule(self, key: ChannelKey, due: float) -> None:
-        """Hand `key` to a sender at `due` (at once if that is past)."""
+    def schedule(self, key: ChannelKey, due: float, gap: float) -> None:
+        """Hand `key` to a sender at `due` (at once if that is past); `gap`: its time between messages."""
         if due <= self.now():
-            self.ready.put_nowait(key)
+            self.ready.put_nowait((due + gap, next(self._order), key))
             return
-        heapq.heappush(self._heap, (due, next(self._order), key))
+        heapq.heappush(self._heap, (due, next(self._order), key, gap))
         if self._target is None or due < self._target:
             self._changed.set()
 
     def waiting(self) -> int:
         return len(self._heap)
+
+    def release_senders(self, count: int) -> None:
+        """Wake `count` idle senders with no channel, so they stop (after every queued channel)."""
+        for _ in range(count):
+            self.ready.put_nowait((float("inf"), next(self._order), None))
 
     async def run(self) -> None:
         """Move channels to `ready` as they come due; runs until cancelled."""
@@ -50,7 +60,8 @@ class Pacer:
             while True:
                 now = self.now()
                 while heap and heap[0][0] <= now:
-                    self.ready.put_nowait(heapq.heappop(heap)[2])
+                    due, order, key, gap = heapq.heappop(heap)
+                    self.ready.put_nowait((due + gap, order, key))
                 if changed is None or changed.done():
                     self._changed.clear()
                     changed = asyncio.create_task(self._changed.wait())

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.sql.elements import ClauseElement
 
 from bot.models import Destination, Platform
@@ -42,6 +42,7 @@ class ClaimedMessage:
     receipt: str | None = None
 
 
+_UPDATE_CHUNK = 5_000
 # Any fixed number: on PostgreSQL claims take turns, so "is an earlier message still pending" is exact.
 _PG_CLAIM_LOCK = 0x6F7574626F78
 
@@ -80,29 +81,41 @@ async def claim_in_order(
     platform's figure in `per_platform`), counting the `held` ones, so a lease is not outlived by
     the channel's rate limit. Returned in id order.
     """
-    prior = outbox.alias("prior")
-    blocked = (
-        select(prior.c.id)
+    # A channel is blocked from its first pending message that is not due yet or leased by another
+    # worker: found in one grouped pass (few rows qualify), not by a subquery per candidate row.
+    blockers = (
+        select(
+            outbox.c.platform,
+            outbox.c.workspace,
+            outbox.c.channel,
+            func.min(outbox.c.id).label("first_id"),
+        )
         .where(
-            prior.c.platform == outbox.c.platform,
-            prior.c.workspace == outbox.c.workspace,
-            prior.c.channel == outbox.c.channel,
-            prior.c.status == "pending",
-            prior.c.id < outbox.c.id,
+            outbox.c.status == "pending",
             or_(
-                prior.c.not_before > now,
-                and_(prior.c.lease_until > now, prior.c.lease_owner != owner),
+                outbox.c.not_before > now,
+                and_(outbox.c.lease_until > now, outbox.c.lease_owner != owner),
             ),
         )
-        .exists()
+        .group_by(outbox.c.platform, outbox.c.workspace, outbox.c.channel)
+        .cte("blockers")
+    )
+    joined = outbox.outerjoin(
+        blockers,
+        and_(
+            blockers.c.platform == outbox.c.platform,
+            blockers.c.workspace == outbox.c.workspace,
+            blockers.c.channel == outbox.c.channel,
+        ),
     )
     candidates = (
         select(outbox.c.id, outbox.c.platform, outbox.c.workspace, outbox.c.channel)
+        .select_from(joined)
         .where(
             outbox.c.status == "pending",
             outbox.c.not_before <= now,
             or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
-            ~blocked,
+            or_(blockers.c.first_id.is_(None), outbox.c.id < blockers.c.first_id),
         )
         .order_by(outbox.c.id)
         .limit(limit * 4)
@@ -115,19 +128,21 @@ async def claim_in_order(
             candidates = candidates.with_for_update(skip_locked=True, of=outbox)
         taken: dict[ChannelKey, int] = dict(held or {})
         chosen: list[int] = []
-        for row in await conn.execute(candidates):
-            channel = (row.platform, row.workspace, row.channel)
+        for message_id, platform, workspace, channel_id in await conn.execute(candidates):
+            channel = (platform, workspace, channel_id)
             count = taken.get(channel, 0)
-            if count < caps.get(row.platform, per_channel):
+            if count < caps.get(platform, per_channel):
                 taken[channel] = count + 1
-                chosen.append(int(row.id))
+                chosen.append(message_id)
                 if len(chosen) >= limit:
                     break
         claimed: list[ClaimedMessage] = []
         # One alert goes to many channels: keep one copy of each payload and destination.
         payloads: dict[str, str] = {}
         destinations: dict[tuple[str, str, str, str | None], Destination] = {}
-        for chunk in chunks(chosen):
+        # Large IN lists (well under both drivers' 32,766 parameters): each statement is a round trip
+        # through an event loop that is busy sending.
+        for chunk in chunks(chosen, _UPDATE_CHUNK):
             stmt = (
                 update(outbox)
                 .where(outbox.c.id.in_(chunk), outbox.c.status == "pending")
@@ -135,22 +150,26 @@ async def claim_in_order(
                 .returning(*_CLAIMED_COLUMNS)
             )
             for row in await conn.execute(stmt):
-                where = (row.platform, row.workspace, row.channel, row.thread)
+                message_id, key, platform, workspace, channel_id, thread, kind, payload = row[:8]
+                attempts, parts_sent, thread_id, receipt = row[8:]
+                where = (platform, workspace, channel_id, thread)
                 destination = destinations.get(where)
                 if destination is None:
-                    destination = destinations[where] = Destination(Platform(where[0]), *where[1:])
+                    destination = destinations[where] = Destination(
+                        Platform(platform), workspace, channel_id, thread
+                    )
                 claimed.append(
                     ClaimedMessage(
-                        id=row.id,
-                        idempotency_key=row.idempotency_key,
-                        destination=destination,
-                        kind=row.kind,
-                        payload=payloads.setdefault(row.payload, row.payload),
-                        attempts=row.attempts,
-                        lease_until=lease_until,
-                        parts_sent=row.parts_sent,
-                        thread_id=row.thread_id,
-                        receipt=row.receipt,
+                        message_id,
+                        key,
+                        destination,
+                        kind,
+                        payloads.setdefault(payload, payload),
+                        attempts,
+                        lease_until,
+                        parts_sent,
+                        thread_id,
+                        receipt,
                     )
                 )
     claimed.sort(key=lambda m: m.id)

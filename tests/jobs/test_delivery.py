@@ -34,10 +34,10 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
     await store.close()
 
 
-@pytest.fixture
-async def platform() -> AsyncIterator[FakePlatform]:
+@pytest.fixture(params=["aiohttp", "lean"])
+async def platform(request: pytest.FixtureRequest) -> AsyncIterator[FakePlatform]:
     fake = FakePlatform(per_channel_rate=RATE)
-    await fake.start()
+    await fake.start(server=request.param)
     yield fake
     await fake.stop()
 
