@@ -9,9 +9,15 @@ alert latency no rate limit holds back.
 
 The clock starts when the poll ends, i.e. when its transaction (developments and their outbox rows,
 written by the fan-out) commits; `drain_incl_fanout_s` starts before the fan-out instead. The deliver
-job runs with its default settings. Figures are medians over `--runs` runs.
+job runs with its default settings. Figures are medians over `--runs` runs; `cpu_*_s` are the CPU
+seconds the bot process and the platform process spent from the fan-out to the end of the drain.
 
-    python benchmarks/delivery.py [--destinations 1000] [--developments 50] [--topics 5] [--rate 1] [--runs 3]
+HTTP on both sides is tests/fakes/http.py, a minimal keep-alive HTTP/1.1 client and server: aiohttp
+spends ~0.3 ms of CPU a request on each side, more than the deliverer itself, on a machine this run
+shares. One more run with aiohttp on both sides is reported under `aiohttp_*` keys.
+
+    python benchmarks/delivery.py [--destinations 1000] [--developments 50] [--topics 5] [--rate 1]
+                                  [--runs 3] [--aiohttp-runs 1]
 """
 
 from __future__ import annotations
@@ -83,7 +89,7 @@ async def _seed(store: Store, args: argparse.Namespace, now: datetime) -> list[N
     return events
 
 
-async def _platform(rate: float) -> tuple[asyncio.subprocess.Process, str]:
+async def _platform(rate: float, server: str) -> tuple[asyncio.subprocess.Process, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -93,7 +99,7 @@ async def _platform(rate: float) -> tuple[asyncio.subprocess.Process, str]:
         "--unthrottled",
         FAST_CHANNEL,
         "--server",
-        "lean",
+        server,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -106,18 +112,22 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run_once(args: argparse.Namespace) -> dict[str, Any]:
+async def run_once(args: argparse.Namespace, http: str = "lean") -> dict[str, Any]:
+    """One run; `http` "lean" (tests/fakes/http.py client and server) or "aiohttp" (both sides)."""
     clock = SystemClock()
-    proc, url = await _platform(args.rate)
+    proc, url = await _platform(args.rate, http)
     with tempfile.TemporaryDirectory(prefix="storywatch-bench-") as tmp:
         store = await open_store(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
         try:
             events = await _seed(store, args, clock.now())
-            slack = FakePlatformAdapter(url, Capabilities(per_channel_rate=args.rate, global_rate=100_000.0))
+            slack = FakePlatformAdapter(
+                url, Capabilities(per_channel_rate=args.rate, global_rate=100_000.0), transport=http
+            )
             fast = FakePlatformAdapter(
                 url,
                 Capabilities(per_channel_rate=10_000.0, global_rate=100_000.0),
                 platform=Platform.DISCORD,
+                transport=http,
             )
             for adapter in (slack, fast):
                 await adapter.start()
@@ -177,6 +187,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {
         "bench": "delivery",
         "platform": "loopback-http",
+        "http": "lean keep-alive client and server (tests/fakes/http.py), platform in its own process",
         "destinations": args.destinations,
         "developments": args.developments,
         "per_channel_rate": args.rate,
@@ -188,6 +199,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         out[key] = round(median, 3) if isinstance(median, float) else median
     out["overhead_pct"] = round(out["overhead_pct"], 1)
     out["drain_s_all"] = [round(r["drain_s"], 3) for r in runs]
+    # The same run with aiohttp on both sides (what the Slack and Discord clients are built on).
+    for _ in range(min(args.aiohttp_runs, 1)):
+        other = await run_once(args, "aiohttp")
+        for key in ("drain_s", "overhead_pct", "p95_alert_latency_s", "cpu_bot_s", "cpu_platform_s"):
+            out[f"aiohttp_{key}"] = round(other[key], 1 if key == "overhead_pct" else 3)
     out["load_avg_1m"] = round(os.getloadavg()[0], 2)
     return out
 
@@ -199,6 +215,7 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=5)
     parser.add_argument("--rate", type=float, default=1.0, help="messages per second per channel")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--aiohttp-runs", type=int, default=1, help="0: skip the aiohttp comparison run")
     print(json.dumps(asyncio.run(run(parser.parse_args()))))
 
 

@@ -28,7 +28,7 @@ from bot.messages import DeliveryError, split_message
 from bot.messages.serial import message_from_json
 from bot.models import Message, Platform
 from bot.store.db import Store
-from bot.store.outbox import abandon_channel, mark_failed, next_pending_at
+from bot.store.outbox import next_pending_at
 from bot.store.outbox_claims import (
     ClaimedMessage,
     PartProgress,
@@ -36,40 +36,14 @@ from bot.store.outbox_claims import (
     record_progress,
     release_messages,
 )
-from bot.store.subscriptions import channel_key, pause_subscriptions
+from bot.store.subscriptions import channel_key
+from jobs.outcomes import DeliverySettings as DeliverySettings
+from jobs.outcomes import DrainReport as DrainReport
+from jobs.outcomes import Outcomes
 from jobs.pacing import Pacer
 from jobs.ratelimit import ChannelKey, RateLimits
 
 log = logging.getLogger("storywatch.jobs.deliver")
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverySettings:
-    # Rows leased by a drain's first claim, so sending starts soon; a claim after a full one takes all
-    # it may (up to max_held claimed and not yet sent): every claim reads all pending rows once.
-    claim_limit: int = 2_000
-    max_held: int = 20_000
-    # Accepted parts are recorded together at most this often (the client ids cover a crash between).
-    record_every_s: float = 0.05
-    lease_s: float = 120.0
-    # Parts being sent at once, across channels; each channel itself is strictly one after the other.
-    max_in_flight: int = 32
-    max_attempts: int = 25
-    backoff_base_s: float = 2.0
-    backoff_max_s: float = 900.0
-    # While a drain runs, how often it looks for new rows (a nudge wakes it sooner), and at most how often.
-    idle_check_s: float = 0.25
-    min_claim_gap_s: float = 0.05
-    # A drain waits in place for a retry due this soon, instead of returning to the scheduler.
-    linger_s: float = 1.0
-
-
-@dataclass(slots=True)
-class DrainReport:
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-    paused: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -111,7 +85,6 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._channels: dict[ChannelKey, _Channel] = {}
         self._held = 0
-        self._report = DrainReport()
         self._stopping = False
         self._cancel_sends = False
         self._closing = False
@@ -121,8 +94,7 @@ class Deliverer:
         # Accepted parts wait here briefly so one transaction records many (SQLite has one writer).
         self._progress: list[PartProgress] = []
         self._flusher: asyncio.Task[None] | None = None
-        # Channels whose message waits for a retry (its id; until when at most): nothing later goes first.
-        self._stalled: dict[ChannelKey, tuple[int, float]] = {}
+        self._outcomes = Outcomes(store, clock, self.settings, self.limits, self.flush)
         self._split_cache: dict[tuple[str, Platform], list[Message]] = {}
 
     @property
@@ -142,10 +114,10 @@ class Deliverer:
             self.nudge()
             return DrainReport()
         async with self._drain_lock:
-            self._report = DrainReport()
+            self._outcomes.report = DrainReport()
             if not self._stopping:
                 await self._run()
-            return self._report
+            return self._outcomes.report
 
     async def stop(self, *, drain: bool = True) -> None:
         """Stop claiming and starting sends. With `drain`, the parts already being sent finish and are
@@ -272,13 +244,13 @@ class Deliverer:
     def _enqueue(self, message: ClaimedMessage) -> bool:
         """Queue a claimed message behind its channel's; False if the channel is stalled behind a failure."""
         key = channel_key(message.destination)
-        stalled = self._stalled.get(key)
+        stalled = self._outcomes.stalled.get(key)
         if stalled is not None:
             failed_id, until = stalled
             if message.id > failed_id and until > self._now():
                 # Claimed before the failure was recorded: it must not overtake the failed message.
                 return False
-            del self._stalled[key]
+            del self._outcomes.stalled[key]
         channel = self._channels.get(key)
         if channel is None:
             channel = self._channels[key] = _Channel()
@@ -336,7 +308,7 @@ class Deliverer:
             adapter = self.adapters.get(row.destination.platform)
             if adapter is None:
                 self._pop(channel)
-                await self._retry(row, f"no adapter for {row.destination.platform.value}", 60.0)
+                await self._outcomes.retry(row, f"no adapter for {row.destination.platform.value}", 60.0)
                 return None
             cursor = channel.cursor
             if cursor is None:
@@ -348,14 +320,14 @@ class Deliverer:
                     parts = self._parts(row.payload, adapter)
                 except (ValueError, KeyError, TypeError) as exc:
                     self._pop(channel)
-                    await self._dead(row, f"unreadable payload: {exc}")
+                    await self._outcomes.dead(row, f"unreadable payload: {exc}")
                     continue
                 cursor = channel.cursor = _Cursor(parts, row.parts_sent, row.thread_id, row.receipt)
                 if cursor.index >= len(parts):
                     # Every part was accepted before; only the record of it was missing.
                     self._record(PartProgress(row.id, cursor.index, cursor.thread_id, cursor.receipt, True))
                     self._pop(channel)
-                    self._report.sent += 1
+                    self._outcomes.report.sent += 1
                     continue
             return await self._send_part(key, channel, row, cursor, adapter)
         return None
@@ -378,13 +350,13 @@ class Deliverer:
         except DeliveryError as exc:
             self.limits.answered(key, caps, self._now())
             self._pop(channel)
-            if await self._failed(row, exc, index):
+            if await self._outcomes.refused(row, exc, index):
                 return self.limits.free_at(key)
             return None
         except Exception as exc:  # an adapter bug or a network error is worth another try
             log.exception("deliver id=%d adapter error", row.id)
             self._pop(channel)
-            await self._retry(row, f"{type(exc).__name__}: {exc}", None)
+            await self._outcomes.retry(row, f"{type(exc).__name__}: {exc}", None)
             return None
         answered = self._now()
         free = self.limits.answered(key, caps, answered)
@@ -395,7 +367,7 @@ class Deliverer:
         self._record(PartProgress(row.id, cursor.index, cursor.thread_id, cursor.receipt, done))
         if done:
             self._pop(channel)
-            self._report.sent += 1
+            self._outcomes.report.sent += 1
         if log.isEnabledFor(logging.INFO):
             log.info(
                 "deliver id=%d kind=%s dest=%s part=%d/%d status=%s attempt=%d send_ms=%d",
@@ -419,69 +391,6 @@ class Deliverer:
                 self._split_cache.clear()
             parts = self._split_cache[key] = split_message(message_from_json(payload), adapter.capabilities)
         return parts
-
-    async def _failed(self, row: ClaimedMessage, exc: DeliveryError, part: int) -> bool:
-        """Act on a refused part; True when the channel may go on with its next message."""
-        key = channel_key(row.destination)
-        if exc.kind == "retry":
-            if exc.retry_after:
-                self.limits.hold(key, exc.retry_after, self._now())
-            await self._retry(row, exc.reason, exc.retry_after, part=part)
-            return False
-        if exc.kind == "invalid":
-            await self._dead(row, f"invalid: {exc.reason}", part=part)
-            return True
-        reason = f"{exc.kind}: {exc.reason}"
-        now = self.clock.now()
-        await self._dead(row, reason, part=part)
-        abandoned = await abandon_channel(self.store, row.destination, now=now, reason=reason)
-        paused = await pause_subscriptions(self.store, row.destination, reason, now=now)
-        self._report.paused.append(row.destination.key)
-        log.warning(
-            "deliver channel=%s status=paused reason=%r subscriptions=%d abandoned=%d",
-            row.destination.key,
-            reason,
-            paused,
-            abandoned,
-        )
-        return False
-
-    async def _retry(self, row: ClaimedMessage, reason: str, after: float | None, *, part: int = 0) -> None:
-        cfg = self.settings
-        if row.attempts >= cfg.max_attempts:
-            await self._dead(row, f"gave up after {row.attempts} attempts: {reason}", part=part)
-            return
-        if after is None:
-            after = min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** max(0, row.attempts - 1))
-        now = self.clock.now()
-        until = now + timedelta(seconds=after)
-        self._stalled[channel_key(row.destination)] = (row.id, until.timestamp() + cfg.lease_s)
-        await self.flush()
-        await mark_failed(self.store, row.id, now=now, error=reason, retry_at=until)
-        self._report.retried += 1
-        log.info(
-            "deliver id=%d kind=%s dest=%s part=%d status=retry reason=%r retry_in_s=%.2f attempt=%d",
-            row.id,
-            row.kind,
-            row.destination.key,
-            part + 1,
-            reason,
-            after,
-            row.attempts,
-        )
-
-    async def _dead(self, row: ClaimedMessage, reason: str, *, part: int = 0) -> None:
-        await self.flush()
-        await mark_failed(self.store, row.id, now=self.clock.now(), error=reason, retry_at=None)
-        self._report.dead += 1
-        log.warning(
-            "deliver id=%d kind=%s dest=%s part=%d status=dead reason=%r",
-            row.id,
-            row.kind,
-            row.destination.key,
-            part + 1,
-            reason,
-        )
 
 
 def _with_client_id(part: Message, client_id: str) -> Message:
