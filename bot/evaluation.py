@@ -24,7 +24,7 @@ from bot.store.topics import upsert_topic
 from bot.stories.embedding import load_embedder
 from bot.stories.engine import StoryEngine
 from bot.stories.events import Decision
-from bot.stories.persist import open_engine, process_and_record
+from bot.stories.persist import open_engine, process_and_record, save_snapshot
 from bot.stories.query import keywords_query
 from bot.stories.topics import IMPLICIT_TOPIC
 
@@ -122,6 +122,8 @@ async def _replay(stream: Path, out: Path, topics_path: Path | None) -> None:
                         batch = []
                 if batch:
                     await _replay_batch(store, engine, batch, sources, used_urls, clock, handle, bool(topics))
+            # One snapshot at the end: a replay is never restarted midway, and each one costs a full dump.
+            await save_snapshot(store, engine, now=clock.now())
         finally:
             await store.close()
 
@@ -159,7 +161,7 @@ async def _replay_batch(
         stored = saved.get(key) or next(a for a in by_source[source_id] if a.item_key == key)
         articles.append(replace(stored, source_name=names[source_id]))
     clock.set(max(a.published for a in articles))
-    decisions = await process_and_record(store, engine, articles, now=clock.now())
+    decisions = await process_and_record(store, engine, articles, now=clock.now(), snapshot=False)
     for (item_id, _, _), decision in zip(order, decisions, strict=True):
         handle.write(json.dumps(prediction(item_id, decision, with_topics)) + "\n")
 

@@ -40,8 +40,8 @@ class Centroid:
     def cosine(self, vec: SparseVector) -> float:
         if self.norm2 <= 0.0:
             return 0.0
-        terms = self.terms
-        return sum(w * terms.get(t, 0.0) for t, w in vec.items()) / math.sqrt(self.norm2)
+        get = self.terms.get
+        return sum([w * get(t, 0.0) for t, w in vec.items()]) / math.sqrt(self.norm2)
 
     def prune(self, keep: int) -> None:
         if len(self.terms) <= keep:
@@ -211,16 +211,13 @@ class RecentIndex:
 
     def candidates(self, vec: SparseVector, query_terms: int = QUERY_TERMS) -> list[int]:
         """Clusters sharing one of the article's heaviest terms, the most overlapping first, capped."""
-        heavy = (
-            heapq.nlargest(query_terms, vec.items(), key=lambda kv: kv[1])
-            if len(vec) > query_terms
-            else vec.items()
-        )
+        heavy = heapq.nlargest(query_terms, vec, key=vec.__getitem__) if len(vec) > query_terms else vec
         counts: dict[int, int] = {}
         postings = self.postings
-        for term, _ in heavy:
+        get = counts.get
+        for term in heavy:
             ids = postings.get(term)
             if ids:
                 for cid in ids:
-                    counts[cid] = counts.get(cid, 0) + 1
+                    counts[cid] = get(cid, 0) + 1
         return sorted(counts, key=lambda cid: (-counts[cid], cid))[:MAX_CANDIDATES]

@@ -45,13 +45,22 @@ async def open_engine(
 
 
 async def process_and_record(
-    db: Db, engine: StoryEngine, articles: Sequence[Article], *, now: datetime
+    db: Db, engine: StoryEngine, articles: Sequence[Article], *, now: datetime, snapshot: bool = True
 ) -> list[Decision]:
-    """Run the engine on a batch off the event loop, then write its rows and snapshot in one transaction."""
+    """Run the engine on a batch off the event loop, then write its rows and snapshot in one transaction.
+
+    snapshot=False skips the snapshot: only for replays that write one at the end (save_snapshot).
+    """
     decisions = await asyncio.to_thread(engine.process_batch, articles)
-    blob = await asyncio.to_thread(dump_engine, engine)
+    blob = await asyncio.to_thread(dump_engine, engine) if snapshot else None
     await record(db, engine, articles, decisions, blob, now=now)
     return decisions
+
+
+async def save_snapshot(db: Db, engine: StoryEngine, *, now: datetime) -> None:
+    """Write the engine's snapshot on its own (a replay's last step)."""
+    blob = await asyncio.to_thread(dump_engine, engine)
+    await put_engine_state(db, STATE_KEY, blob, now=now)
 
 
 async def record(
@@ -59,7 +68,7 @@ async def record(
     engine: StoryEngine,
     articles: Sequence[Article],
     decisions: Sequence[Decision],
-    blob: bytes,
+    blob: bytes | None,
     *,
     now: datetime,
 ) -> None:
@@ -125,4 +134,5 @@ async def record(
             fresh = [lk for lk in links if (lk["development_id"], lk["article_id"]) not in known]
             if fresh:
                 await conn.execute(development_articles.insert(), fresh)
-    await put_engine_state(db, STATE_KEY, blob, now=now)
+    if blob is not None:
+        await put_engine_state(db, STATE_KEY, blob, now=now)

@@ -294,25 +294,44 @@ def _is_title_case(words: list[str]) -> bool:
     return upper / len(alpha) >= 0.7
 
 
+# surface -> (folded, stem, number, acronym, capital): news reuses its words, so each is analysed once.
+_WORDS: dict[str, tuple[str, str, bool, bool, bool]] = {}
+_MAX_WORDS = 200_000
+
+
+def _word_features(surface: str) -> tuple[str, str, bool, bool, bool]:
+    folded = fold(surface).rstrip(".")
+    number = bool(folded) and folded[0].isdigit()
+    acronym = len(surface) >= 2 and surface.replace(".", "").isupper() and surface[0].isalpha()
+    features = (folded, stem(folded) if folded else "", number, acronym, surface[0].isupper())
+    if len(_WORDS) >= _MAX_WORDS:
+        _WORDS.clear()
+    _WORDS[surface] = features
+    return features
+
+
 def tokenize(text: str) -> list[Token]:
     """Split text into tokens, recording for each one whether its capitalisation marks a name."""
     matches = list(_TOKEN_RE.finditer(text))
     words = [m.group(0) for m in matches]
     title_case = _is_title_case(words)
     tokens: list[Token] = []
+    append = tokens.append
+    cache = _WORDS
     sentence_start = True
     for m, surface in zip(matches, words, strict=True):
-        folded = fold(surface).rstrip(".")
+        features = cache.get(surface)
+        if features is None:
+            features = _word_features(surface)
+        folded, stemmed, number, acronym, capital = features
         if not folded:
             continue
-        number = folded[0].isdigit()
-        acronym = len(surface) >= 2 and surface.replace(".", "").isupper() and surface[0].isalpha()
-        capital = surface[0].isupper()
         case_blind = sentence_start or (title_case and not acronym)
         entity = number or (acronym and len(surface) <= 6) or (capital and not case_blind)
-        tokens.append(Token(surface, folded, stem(folded), entity, case_blind))
-        tail = text[m.end() : m.end() + 2].strip()
-        sentence_start = (bool(tail) and tail[0] in _SENTENCE_END) or surface.endswith(("!", "?"))
+        append(Token(surface, folded, stemmed, entity, case_blind))
+        end = m.end()
+        tail = text[end : end + 2].lstrip()
+        sentence_start = (bool(tail) and tail[0] in _SENTENCE_END) or surface[-1] in "!?"
     return tokens
 
 

@@ -88,10 +88,12 @@ class TopicMatcher:
         self._by_keyword: dict[str, set[str]] = {}
         self._by_seed: dict[str, set[str]] = {}
         self._always: set[str] = set()
+        self._order: dict[str, int] = {}
         for topic in self.topics:
             query = parse_query(topic.query)
             state = TopicState(topic, query, _seed_vector(topic, query))
             self.states[topic.id] = state
+            self._order.setdefault(topic.id, len(self._order))
             for leaf in query.leaves():
                 if leaf.stems:
                     self._by_keyword.setdefault(leaf.stems[0], set()).add(topic.id)
@@ -105,17 +107,18 @@ class TopicMatcher:
         doc = QueryText.of(text.title, text.body, article.source_name, raw)
         now = article.published.timestamp()
         keyword_topics = set(self._always)
-        for stem in doc.stems:
-            keyword_topics |= self._by_keyword.get(stem, set())
+        by_keyword = self._by_keyword
+        for stem in doc.stems & by_keyword.keys():
+            keyword_topics |= by_keyword[stem]
         seeded: set[str] = set()
-        for term in vec:
-            seeded |= self._by_seed.get(term, set())
+        by_seed = self._by_seed
+        for term in vec.keys() & by_seed.keys():
+            seeded |= by_seed[term]
         near = engine.near_topics(vec)
         chosen: list[str] = []
-        for state in self.states.values():
-            tid = state.topic.id
-            if tid not in keyword_topics and tid not in near and tid not in seeded:
-                continue
+        order = self._order
+        for tid in sorted((keyword_topics | near | seeded) & order.keys(), key=order.__getitem__):
+            state = self.states[tid]
             if state.topic.sources and not any(s.lower() in doc.source for s in state.topic.sources):
                 continue
             if self.decide(state, doc, vec, engine, now, tid in keyword_topics, tid in near):

@@ -113,7 +113,7 @@ def weigh(text: ArticleText, vocab: Vocabulary) -> tuple[SparseVector, dict[str,
 
 
 def normalize(vec: SparseVector) -> SparseVector:
-    norm = math.sqrt(sum(w * w for w in vec.values()))
+    norm = math.sqrt(sum([w * w for w in vec.values()]))
     if norm == 0.0:
         return {}
     return {t: w / norm for t, w in vec.items()}
@@ -122,7 +122,8 @@ def normalize(vec: SparseVector) -> SparseVector:
 def dot(a: SparseVector, b: SparseVector) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum(w * b.get(t, 0.0) for t, w in a.items())
+    get = b.get
+    return sum([w * get(t, 0.0) for t, w in a.items()])
 
 
 def cosine(a: SparseVector, b: SparseVector) -> float:
