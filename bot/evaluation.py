@@ -88,6 +88,8 @@ def prediction(item_id: str, decision: Decision, with_topics: bool) -> dict[str,
 
 
 _BATCH = 256
+# Items are stored in larger chunks: one transaction per source and chunk is what a replay mostly waits on.
+_SAVE_CHUNK = 2048
 
 
 def run_eval(
@@ -115,7 +117,7 @@ async def _replay(stream: Path, out: Path, topics_path: Path | None) -> None:
                 batch: list[dict[str, Any]] = []
                 for item in read_stream(stream):
                     batch.append(item)
-                    if len(batch) == _BATCH:
+                    if len(batch) == _SAVE_CHUNK:
                         await _replay_batch(
                             store, engine, batch, sources, used_urls, clock, handle, bool(topics)
                         )
@@ -160,10 +162,13 @@ async def _replay_batch(
     for _, source_id, key in order:
         stored = saved.get(key) or next(a for a in by_source[source_id] if a.item_key == key)
         articles.append(replace(stored, source_name=names[source_id]))
-    clock.set(max(a.published for a in articles))
-    decisions = await process_and_record(store, engine, articles, now=clock.now(), snapshot=False)
-    for (item_id, _, _), decision in zip(order, decisions, strict=True):
-        handle.write(json.dumps(prediction(item_id, decision, with_topics)) + "\n")
+    # The engine takes the saved chunk in its usual batches, each decided before the next is seen.
+    for start in range(0, len(articles), _BATCH):
+        part = articles[start : start + _BATCH]
+        clock.set(max(a.published for a in part))
+        decisions = await process_and_record(store, engine, part, now=clock.now(), snapshot=False)
+        for (item_id, _, _), decision in zip(order[start : start + _BATCH], decisions, strict=True):
+            handle.write(json.dumps(prediction(item_id, decision, with_topics)) + "\n")
 
 
 def score(gold: Path, pred: Path) -> dict[str, Any]:

@@ -89,6 +89,7 @@ class TopicMatcher:
         self._by_seed: dict[str, set[str]] = {}
         self._always: set[str] = set()
         self._order: dict[str, int] = {}
+        self._regex = any("re:" in topic.query for topic in self.topics)
         for topic in self.topics:
             query = parse_query(topic.query)
             state = TopicState(topic, query, _seed_vector(topic, query))
@@ -103,7 +104,8 @@ class TopicMatcher:
                 self._by_seed.setdefault(stem, set()).add(topic.id)
 
     def match(self, article: Article, text: ArticleText, vec: SparseVector, engine: StoryEngine) -> list[str]:
-        raw = f"{article.title}\n{article.text}"
+        # Only regular expressions read the folded raw text, and folding long non-ASCII text is slow.
+        raw = f"{article.title}\n{article.text}" if self._regex else ""
         doc = QueryText.of(text.title, text.body, article.source_name, raw)
         now = article.published.timestamp()
         keyword_topics = set(self._always)
