@@ -22,7 +22,7 @@ from bot.clock import Clock
 from bot.config import IngestSettings
 from bot.ingest.feed import FeedError, ParsedFeed
 from bot.ingest.fetch import Fetcher, FetchError
-from bot.ingest.identity import parse_articles_async
+from bot.ingest.pool import ParsedBatch, ParsePool, parse_batch
 from bot.models import Article, Source
 from bot.store.articles import save_articles
 from bot.store.db import Store
@@ -98,6 +98,7 @@ class _Fetched:
     fetched_at: datetime
     parsed: ParsedFeed | None = None
     articles: tuple[Article, ...] = ()
+    fingerprints: dict[str, int | None] | None = None
     etag: str | None = None
     last_modified: str | None = None
     new_url: str | None = None
@@ -114,27 +115,39 @@ async def poll_due(
     owner: str,
     limit: int = 1000,
     lease_s: float = 300.0,
+    parser: ParsePool | None = None,
 ) -> PollReport:
-    """Claim the sources due now (a lease, so other workers skip them) and poll them."""
+    """Claim the sources due now (a lease, so other workers skip them) and poll them.
+
+    With a `parser`, large documents are parsed in its worker processes; without, in threads.
+    """
     report = PollReport()
     while True:
         claimed = await claim_due_sources(store, clock.now(), owner, lease_s, limit)
         if not claimed:
             return report
-        report.polls.extend(await poll_sources(store, fetcher, claimed, clock=clock, settings=settings))
+        report.polls.extend(
+            await poll_sources(store, fetcher, claimed, clock=clock, settings=settings, parser=parser)
+        )
         if len(claimed) < limit:
             return report
 
 
 async def poll_sources(
-    store: Store, fetcher: Fetcher, claimed: Sequence[Source], *, clock: Clock, settings: IngestSettings
+    store: Store,
+    fetcher: Fetcher,
+    claimed: Sequence[Source],
+    *,
+    clock: Clock,
+    settings: IngestSettings,
+    parser: ParsePool | None = None,
 ) -> list[SourcePoll]:
     """Poll the given (already claimed) sources; results come back in the order given."""
     queue: asyncio.Queue[_Fetched | None] = asyncio.Queue(maxsize=WRITE_BATCH)
     results: dict[int, SourcePoll] = {}
 
     async def fetch_one(source: Source) -> None:
-        await queue.put(await _fetch(fetcher, source, clock))
+        await queue.put(await _fetch(fetcher, source, clock, parser))
 
     async def fetch_all() -> None:
         # The fetcher's per-host and global limits pace the requests; every source just starts.
@@ -148,7 +161,7 @@ async def poll_sources(
     return [results[s.id] for s in claimed]
 
 
-async def _fetch(fetcher: Fetcher, source: Source, clock: Clock) -> _Fetched:
+async def _fetch(fetcher: Fetcher, source: Source, clock: Clock, parser: ParsePool | None) -> _Fetched:
     try:
         result = await fetcher.fetch(source.url, etag=source.etag, last_modified=source.last_modified)
     except FetchError as exc:
@@ -157,16 +170,20 @@ async def _fetch(fetcher: Fetcher, source: Source, clock: Clock) -> _Fetched:
     if result.status == "not_modified":
         return _Fetched(source, now, new_url=result.permanent_redirect)
     try:
-        parsed, articles = await parse_articles_async(
-            result.body,
-            source_id=source.id,
-            source_name=source.title,
-            fetched_at=now,
-            url=result.url,
-            headers=result.headers,
-        )
+        if parser is not None:
+            batch = await parser.parse(
+                result.body,
+                source_id=source.id,
+                source_name=source.title,
+                fetched_at=now,
+                url=result.url,
+                headers=result.headers,
+            )
+        else:
+            batch = await _parse_in_thread(result.body, source, now, result.url, result.headers)
     except FeedError as exc:
         return _Fetched(source, now, error=str(exc))
+    parsed, articles = batch.feed, batch.articles
     if not source.title and parsed.title:
         articles = [_named(a, parsed.title) for a in articles]
     return _Fetched(
@@ -174,10 +191,17 @@ async def _fetch(fetcher: Fetcher, source: Source, clock: Clock) -> _Fetched:
         now,
         parsed=parsed,
         articles=tuple(articles),
+        fingerprints=batch.fingerprints,
         etag=result.etag,
         last_modified=result.last_modified,
         new_url=result.permanent_redirect,
     )
+
+
+async def _parse_in_thread(
+    data: bytes, source: Source, now: datetime, url: str, headers: dict[str, str]
+) -> ParsedBatch:
+    return await asyncio.to_thread(parse_batch, data, source.id, source.title, now, url, headers)
 
 
 def _named(article: Article, name: str) -> Article:
@@ -229,7 +253,9 @@ async def _write_batch(
 async def _stored(conn: AsyncConnection, fetched: _Fetched, settings: IngestSettings) -> SourcePoll:
     source, parsed = fetched.source, fetched.parsed
     assert parsed is not None
-    saved = await save_articles(conn, source.id, fetched.articles, now=fetched.fetched_at)
+    saved = await save_articles(
+        conn, source.id, fetched.articles, now=fetched.fetched_at, fingerprints=fetched.fingerprints
+    )
     updated = await record_poll_success(
         conn,
         source.id,

@@ -7,7 +7,7 @@ transaction with a handful of set-based statements, never a statement or a commi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,7 +104,12 @@ async def article_source_ids(db: Db, article_ids: Sequence[int]) -> dict[int, se
     return result
 
 
-async def _fingerprints(batch: Sequence[Article]) -> list[int | None]:
+async def _fingerprints(
+    batch: Sequence[Article], known: Mapping[str, int | None] | None = None
+) -> list[int | None]:
+    if known is not None and all(a.url in known for a in batch):
+        return [known[a.url] for a in batch]
+
     def compute() -> list[int | None]:
         return [article_fingerprint(a.title, a.text) for a in batch]
 
@@ -155,13 +160,15 @@ async def save_articles(
     *,
     now: datetime,
     syndication_window_days: float = SYNDICATION_WINDOW_DAYS,
+    fingerprints: Mapping[str, int | None] | None = None,
 ) -> SaveResult:
     """Store one source's entries, skipping those already seen, in one transaction.
 
     An entry whose item key this source already delivered, or whose canonical URL is already stored,
     is a duplicate (the latter also records that this source carried it). A new entry whose text is
     within 3 simhash bits of a recent article from another source is stored as a syndicated copy
-    (original_id set). Articles without `fetched_at` get `now`.
+    (original_id set). Articles without `fetched_at` get `now`. `fingerprints` (canonical URL ->
+    fingerprint), when given, spares computing them here, inside the write transaction.
     """
     unique: list[Article] = []
     keys_in_batch: set[str] = set()
@@ -187,7 +194,7 @@ async def save_articles(
         duplicates += len(unique) - len(fresh)
         to_insert = [a for a in fresh if a.url not in existing]
 
-        prints = await _fingerprints(to_insert)
+        prints = await _fingerprints(to_insert, fingerprints)
         since = now - timedelta(days=syndication_window_days)
         known = [p for p in prints if p is not None]
         matched = iter(await find_originals(conn, source_id, known, since))
