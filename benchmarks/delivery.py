@@ -14,10 +14,12 @@ seconds the bot process and the platform process spent from the fan-out to the e
 
 HTTP on both sides is tests/fakes/http.py, a minimal keep-alive HTTP/1.1 client and server: aiohttp
 spends ~0.3 ms of CPU a request on each side, more than the deliverer itself, on a machine this run
-shares. One more run with aiohttp on both sides is reported under `aiohttp_*` keys.
+shares. The same scenario with aiohttp on both sides is reported under `aiohttp_*` keys, and with the
+fake platform in this process (InProcessAdapter: same rate, nonces and accept times, no HTTP) under
+`inprocess_*` keys.
 
     python benchmarks/delivery.py [--destinations 1000] [--developments 50] [--topics 5] [--rate 1]
-                                  [--runs 3] [--aiohttp-runs 1]
+                                  [--runs 3] [--aiohttp-runs 1] [--in-process-runs 1]
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from bot.store.schema import developments, stories, subscriptions  # noqa: E402
 from bot.store.topics import upsert_topic  # noqa: E402
 from bot.stories.events import NewDevelopment  # noqa: E402
 from jobs.delivery import Deliverer  # noqa: E402
-from tests.fakes.platform import FakePlatformAdapter  # noqa: E402
+from tests.fakes.platform import FakePlatform, FakePlatformAdapter, InProcessAdapter  # noqa: E402
 
 FAST_CHANNEL = "FAST"
 
@@ -115,6 +117,8 @@ def _cpu_of(pid: int) -> float:
 async def run_once(args: argparse.Namespace, http: str = "lean") -> dict[str, Any]:
     """One run; `http` "lean" (tests/fakes/http.py client and server) or "aiohttp" (both sides)."""
     clock = SystemClock()
+    if http == "in-process":
+        return await _run_in_process(args)
     proc, url = await _platform(args.rate, http)
     with tempfile.TemporaryDirectory(prefix="storywatch-bench-") as tmp:
         store = await open_store(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
@@ -150,6 +154,50 @@ async def run_once(args: argparse.Namespace, http: str = "lean") -> dict[str, An
         data = await response.json()
     proc.terminate()
     await proc.wait()
+    return _figures(args, data, report.alerts, counts, fanout_start, poll_end, cpu_bot, cpu_platform)
+
+
+async def _run_in_process(args: argparse.Namespace) -> dict[str, Any]:
+    """The same run with the fake platform in this process (InProcessAdapter): delivery without HTTP."""
+    clock = SystemClock()
+    fake = FakePlatform(per_channel_rate=args.rate, unthrottled=frozenset({FAST_CHANNEL}))
+    with tempfile.TemporaryDirectory(prefix="storywatch-bench-") as tmp:
+        store = await open_store(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
+        try:
+            events = await _seed(store, args, clock.now())
+            slack = InProcessAdapter(fake, Capabilities(per_channel_rate=args.rate, global_rate=100_000.0))
+            fast = InProcessAdapter(
+                fake,
+                Capabilities(per_channel_rate=10_000.0, global_rate=100_000.0),
+                platform=Platform.DISCORD,
+            )
+            deliverer = Deliverer(
+                store, {Platform.SLACK: slack, Platform.DISCORD: fast}, clock, owner="bench:1"
+            )
+            cpu_bot = time.process_time()
+            fanout_start = time.monotonic()
+            async with store.write() as conn:
+                report = await enqueue_alerts(conn, events, now=clock.now())
+            poll_end = time.monotonic()
+            await deliverer.drain()
+            cpu_bot = time.process_time() - cpu_bot
+            counts = await count_messages(store)
+        finally:
+            await store.close()
+    data = fake.listing(messages=False)
+    return _figures(args, data, report.alerts, counts, fanout_start, poll_end, cpu_bot, 0.0)
+
+
+def _figures(
+    args: argparse.Namespace,
+    data: dict[str, Any],
+    alerts: int,
+    counts: dict[str, int],
+    fanout_start: float,
+    poll_end: float,
+    cpu_bot: float,
+    cpu_platform: float,
+) -> dict[str, Any]:
     accepted = [a for a in data["accepted"] if a["channel"] != FAST_CHANNEL]
     first: dict[str, float] = {}
     for item in accepted:
@@ -160,7 +208,7 @@ async def run_once(args: argparse.Namespace, http: str = "lean") -> dict[str, An
     last = max(item["at"] for item in accepted)
     drain = last - poll_end
     return {
-        "alerts": report.alerts,
+        "alerts": alerts,
         "accepted": len(data["accepted"]),
         "sent": counts.get("sent", 0),
         "floor_s": floor,
@@ -199,11 +247,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         out[key] = round(median, 3) if isinstance(median, float) else median
     out["overhead_pct"] = round(out["overhead_pct"], 1)
     out["drain_s_all"] = [round(r["drain_s"], 3) for r in runs]
-    # The same run with aiohttp on both sides (what the Slack and Discord clients are built on).
-    for _ in range(min(args.aiohttp_runs, 1)):
-        other = await run_once(args, "aiohttp")
+    # The same scenario with aiohttp on both sides (what the Slack and Discord clients are built on),
+    # and with the platform in this process (what delivery itself takes, without any HTTP stack).
+    extra = [("aiohttp", args.aiohttp_runs), ("in-process", args.in_process_runs)]
+    for http, count in extra:
+        if count <= 0:
+            continue
+        others = [await run_once(args, http) for _ in range(count)]
+        prefix = http.replace("-", "") + "_"
         for key in ("drain_s", "overhead_pct", "p95_alert_latency_s", "cpu_bot_s", "cpu_platform_s"):
-            out[f"aiohttp_{key}"] = round(other[key], 1 if key == "overhead_pct" else 3)
+            median = statistics.median(o[key] for o in others)
+            out[prefix + key] = round(median, 1 if key == "overhead_pct" else 3)
     out["load_avg_1m"] = round(os.getloadavg()[0], 2)
     return out
 
@@ -215,7 +269,8 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=5)
     parser.add_argument("--rate", type=float, default=1.0, help="messages per second per channel")
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--aiohttp-runs", type=int, default=1, help="0: skip the aiohttp comparison run")
+    parser.add_argument("--aiohttp-runs", type=int, default=1, help="runs with aiohttp on both sides")
+    parser.add_argument("--in-process-runs", type=int, default=1, help="runs with the platform in-process")
     print(json.dumps(asyncio.run(run(parser.parse_args()))))
 
 

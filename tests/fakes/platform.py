@@ -289,16 +289,67 @@ class FakePlatformAdapter:
 
     async def send(self, destination: Destination, message: Message) -> Receipt:
         status, data, retry_after = await self._post(self._body(destination, message))
-        if status == 200:
-            return Receipt(str(data["id"]), str(data["thread"]))
-        reason = str(data.get("error", status))
-        if status == 429 or status >= 500:
-            raise DeliveryError("retry", reason, float(retry_after) if retry_after else None)
-        if status == 404:
-            raise DeliveryError("gone", reason)
-        if status in (401, 403):
-            raise DeliveryError("forbidden", reason)
-        raise DeliveryError("invalid", reason)
+        return _receipt(status, data, retry_after)
+
+
+def _receipt(status: int, data: dict[str, Any], retry_after: str | None) -> Receipt:
+    """The platform's answer as a Receipt, or the DeliveryError the deliver job acts on."""
+    if status == 200:
+        return Receipt(str(data["id"]), str(data["thread"]))
+    reason = str(data.get("error", status))
+    if status == 429 or status >= 500:
+        raise DeliveryError("retry", reason, float(retry_after) if retry_after else None)
+    if status == 404:
+        raise DeliveryError("gone", reason)
+    if status in (401, 403):
+        raise DeliveryError("forbidden", reason)
+    raise DeliveryError("invalid", reason)
+
+
+class InProcessAdapter:
+    """A ChatAdapter calling a FakePlatform in the same process: its rate, scripts, nonces and accept
+    times, without HTTP (for measuring delivery apart from any HTTP stack)."""
+
+    def __init__(
+        self, fake: FakePlatform, capabilities: Capabilities, *, platform: Platform = Platform.SLACK
+    ) -> None:
+        self.fake = fake
+        self._capabilities = capabilities
+        self._platform = platform
+        self._content: dict[Message, dict[str, Any]] = {}
+
+    @property
+    def platform(self) -> Platform:
+        return self._platform
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    async def start(self, on_command: Any = None) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(self, destination: Destination, message: Message) -> Receipt:
+        # A platform call gives the event loop a turn, as a network call would.
+        await asyncio.sleep(0)
+        content = self._content.get(message)
+        if content is None:
+            if len(self._content) >= 1_024:
+                self._content.clear()
+            content = self._content[message] = message_to_dict(message)
+        body = {
+            "workspace": destination.workspace,
+            "channel": destination.channel,
+            "thread": destination.thread,
+            "nonce": message.metadata.get("idempotency_key"),
+            "message": {**content, "metadata": dict(message.metadata)},
+        }
+        self.fake.requests += 1
+        status, data, headers = self.fake.decide(body)
+        return _receipt(status, data, headers.get("Retry-After"))
 
 
 def accepted_message(accepted: Accepted) -> Message:
