@@ -14,8 +14,8 @@ FETCHED = datetime(2025, 9, 29, 8, 0, tzinfo=UTC)
 
 
 def big_feed() -> bytes:
-    items = [(f"Envoy meets counterpart, round {i}", f"https://p.example/{i}?utm_source=x") for i in range(60)]
-    return rss("Pool", items)
+    link = "https://p.example/{}?utm_source=x"
+    return rss("Pool", [(f"Envoy meets counterpart, round {i}", link.format(i)) for i in range(60)])
 
 
 async def test_worker_processes_give_what_a_thread_gives() -> None:
