@@ -1,4 +1,4 @@
-"""Shared fixtures: where ../shared is, and the database fixtures (SQLite always, PostgreSQL when a server runs)."""
+"""Shared fixtures: where ../shared is; the database fixtures live in tests/fixtures_db.py."""
 
 from __future__ import annotations
 
