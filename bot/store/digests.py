@@ -6,18 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
 
 from bot.messages.views import DevelopmentView
-from bot.models import Link
+from bot.store import stories as story_queries
 from bot.store.db import Db, reading, writing
-from bot.store.schema import articles, development_articles, developments, digest_runs, sources, stories
+from bot.store.schema import digest_runs
 from bot.store.sql import chunks, upsert_insert
 
 DigestStatus = Literal["sent", "empty", "skipped"]
-MAX_LINKS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,80 +28,16 @@ class DigestRun:
 
 
 async def development_views(db: Db, development_ids: Sequence[int]) -> dict[int, DevelopmentView]:
-    """The developments as messages show them, with one link per outlet (earliest report first)."""
-    wanted = sorted(set(development_ids))
-    views: dict[int, DevelopmentView] = {}
-    async with reading(db) as conn:
-        for chunk in chunks(wanted):
-            query = (
-                select(
-                    developments,
-                    stories.c.title.label("story_title"),
-                    stories.c.first_seen.label("story_first_seen"),
-                )
-                .select_from(developments.outerjoin(stories, stories.c.id == developments.c.story_id))
-                .where(developments.c.id.in_(chunk))
-            )
-            dev_rows = (await conn.execute(query)).all()
-            link_query = (
-                select(
-                    development_articles.c.development_id,
-                    articles.c.url,
-                    articles.c.source_id,
-                    sources.c.title.label("source_title"),
-                )
-                .select_from(
-                    development_articles.join(
-                        articles, articles.c.id == development_articles.c.article_id
-                    ).outerjoin(sources, sources.c.id == articles.c.source_id)
-                )
-                .where(development_articles.c.development_id.in_(chunk))
-                .order_by(development_articles.c.development_id, articles.c.published, articles.c.id)
-            )
-            links: dict[int, list[Link]] = {}
-            outlets: dict[int, set[object]] = {}
-            for row in await conn.execute(link_query):
-                seen = outlets.setdefault(row.development_id, set())
-                outlet = row.source_id if row.source_id is not None else urlsplit(row.url).hostname
-                if outlet in seen:
-                    continue
-                seen.add(outlet)
-                label = row.source_title or urlsplit(row.url).hostname or row.url
-                links.setdefault(row.development_id, []).append(Link(label, row.url))
-            for row in dev_rows:
-                found = links.get(row.id, [])
-                views[int(row.id)] = DevelopmentView(
-                    development_id=int(row.id),
-                    story_id=row.story_id,
-                    story_title=row.story_title or "",
-                    story_is_new=row.story_first_seen is not None and row.story_first_seen >= row.first_seen,
-                    headline=row.headline,
-                    what_is_new=row.what_is_new,
-                    first_seen=row.first_seen,
-                    sources=tuple(found[:MAX_LINKS]),
-                    source_count=max(int(row.source_count), len(found)),
-                    topic_id=row.topic_id,
-                )
-    return views
+    """The developments as messages show them, keyed by id (bot.store.stories builds the views)."""
+    return {view.development_id: view for view in await story_queries.development_views(db, development_ids)}
 
 
 async def developments_between(
     db: Db, topic_id: str, *, since: datetime, until: datetime, muted: set[int] | None = None
 ) -> list[DevelopmentView]:
     """The topic's developments first seen in [since, until), leaving out muted stories."""
-    query = (
-        select(developments.c.id)
-        .where(
-            developments.c.topic_id == topic_id,
-            developments.c.first_seen >= since,
-            developments.c.first_seen < until,
-        )
-        .order_by(developments.c.first_seen, developments.c.id)
-    )
-    async with reading(db) as conn:
-        ids = [int(i) for i in (await conn.execute(query)).scalars()]
-        views = await development_views(conn, ids)
-    return [views[i] for i in ids if i in views and (views[i].story_id not in (muted or set()))]
+    views = await story_queries.developments_since(db, topic_id, since, until)
+    return [view for view in views if view.story_id not in (muted or set())]
 
 
 async def claim_digest_run(
