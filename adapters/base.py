@@ -3,21 +3,26 @@
 An adapter turns platform events into a CommandRequest, hands it to `on_command`, and renders the
 Message it gets back; it sends what the core gives it, already split and trimmed to its Capabilities
 (see bot.messages.split_message), escaping feed text for its own markup. It never touches the store
-or the story engine.
+or the story engine, except through AdapterContext's store for its own platform records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
+from bot.clock import Clock
 from bot.commands import CommandRequest
+from bot.config import Secrets, Settings
 from bot.messages import Capabilities, DeliveryError, DeliveryErrorKind, Receipt
 from bot.models import Destination, Message, Platform
+from bot.store.db import Store
 
 CommandHandler = Callable[[CommandRequest], Awaitable[Message]]
 
 __all__ = [
+    "AdapterContext",
     "Capabilities",
     "ChatAdapter",
     "CommandHandler",
@@ -26,6 +31,21 @@ __all__ = [
     "DeliveryErrorKind",
     "Receipt",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterContext:
+    """What an adapter package's `create_adapter(context)` gets from the runtime.
+
+    `store` is there for the few platform records that live beside our data (Slack's OAuth
+    installations) and for read-only lookups (Discord's topic autocomplete), through bot.store modules;
+    commands and deliveries still go through `on_command` and `send`.
+    """
+
+    settings: Settings
+    secrets: Secrets
+    store: Store
+    clock: Clock
 
 
 class ChatAdapter(Protocol):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from adapters.base import ChatAdapter
+from adapters.base import AdapterContext, ChatAdapter
 from adapters.console import ConsoleAdapter
 from bot.clock import Clock, SystemClock
 from bot.commands import AccessPolicy, CommandRequest, CommandServices, handle
@@ -34,15 +35,37 @@ log = logging.getLogger("storywatch.runtime")
 
 DRAIN_TIMEOUT_S = 30.0
 
-AdapterFactory = Callable[[Settings, Secrets], ChatAdapter]
+AdapterFactory = Callable[[AdapterContext], ChatAdapter]
 
 
-def _console_adapter(settings: Settings, secrets: Secrets) -> ChatAdapter:
+def _console_adapter(context: AdapterContext) -> ChatAdapter:
     return ConsoleAdapter()
 
 
-# Platform → factory. Slack and Discord plug in here when their adapters land (issues 5 and 6).
-ADAPTER_FACTORIES: dict[Platform, AdapterFactory] = {Platform.CONSOLE: _console_adapter}
+def _installed(module: str, extra: str) -> AdapterFactory:
+    """A factory that imports its adapter package only when the platform is enabled: the chat SDKs
+    are optional extras, and a console-only install must not need them."""
+
+    def factory(context: AdapterContext) -> ChatAdapter:
+        try:
+            package = importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(
+                f"{extra}.enabled is set but the {extra} adapter cannot load ({exc}); "
+                f"install it with: pip install 'storywatch[{extra}]'"
+            ) from exc
+        create: AdapterFactory = package.create_adapter
+        return create(context)
+
+    return factory
+
+
+# Platform → factory; each adapter package exposes `create_adapter(context)`.
+ADAPTER_FACTORIES: dict[Platform, AdapterFactory] = {
+    Platform.CONSOLE: _console_adapter,
+    Platform.SLACK: _installed("adapters.slack", "slack"),
+    Platform.DISCORD: _installed("adapters.discord", "discord"),
+}
 
 
 def enabled_platforms(settings: Settings) -> list[Platform]:
@@ -53,14 +76,14 @@ def enabled_platforms(settings: Settings) -> list[Platform]:
 
 
 def build_adapters(
-    settings: Settings, secrets: Secrets, factories: Mapping[Platform, AdapterFactory] = ADAPTER_FACTORIES
+    context: AdapterContext, factories: Mapping[Platform, AdapterFactory] = ADAPTER_FACTORIES
 ) -> list[ChatAdapter]:
     adapters = []
-    for platform in enabled_platforms(settings):
+    for platform in enabled_platforms(context.settings):
         factory = factories.get(platform)
         if factory is None:
-            raise ConfigError(f"{platform.value}.enabled: this build has no {platform.value} adapter yet")
-        adapters.append(factory(settings, secrets))
+            raise ConfigError(f"{platform.value}.enabled: this build has no {platform.value} adapter")
+        adapters.append(factory(context))
     return adapters
 
 
@@ -175,13 +198,14 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
-        adapters = list(self._given_adapters) if self._given_adapters is not None else None
-        if adapters is None:
-            adapters = build_adapters(settings, self._secrets or Secrets.from_env())
         if settings.database_url is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._store = await open_store(settings.effective_database_url)
         try:
+            adapters = list(self._given_adapters) if self._given_adapters is not None else None
+            if adapters is None:
+                secrets = self._secrets or Secrets.from_env()
+                adapters = build_adapters(AdapterContext(settings, secrets, self._store, self.clock))
             synced = await sync_config(self._store, settings, now=self.clock.now())
             await release_dead_leases(self._store)
             self._services = StoreCommandServices(
