@@ -133,9 +133,14 @@ class Subscription:
     timezone: str = "UTC"
     # Wait until this many distinct outlets have reported a development before alerting.
     min_sources: int = 1
+    # Each story's alerts in one thread: its first alert starts the thread, later ones reply in it.
     threaded: bool = False
     paused_reason: str | None = None
     id: int | None = None
+    # Story-thread replies also shown in the channel (Slack's "also send to channel").
+    broadcast: bool = False
+    # Deliver through a channel webhook carrying the bot's name and avatar (Discord).
+    webhook: bool = False
 
 
 # The neutral Message model: built once in the core, rendered by each adapter.

@@ -32,6 +32,8 @@ async def subscribe(command: Subscribe, ctx: Context) -> Message:
         timezone=command.timezone or base.timezone,
         min_sources=command.min_sources or base.min_sources,
         threaded=base.threaded if command.threaded is None else command.threaded,
+        broadcast=base.broadcast if command.broadcast is None else command.broadcast,
+        webhook=base.webhook if command.webhook is None else command.webhook,
         paused_reason=None,
     )
     saved = await services.subscribe(wanted)
@@ -54,6 +56,10 @@ def describe(subscription: Subscription) -> str:
         text += f", once {subscription.min_sources} sources report"
     if subscription.threaded:
         text += ", threaded by story"
+        if subscription.broadcast:
+            text += " (replies also in the channel)"
+    if subscription.webhook:
+        text += ", through a webhook"
     if subscription.paused_reason:
         text += f" (paused: {subscription.paused_reason})"
     return text

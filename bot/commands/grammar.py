@@ -40,7 +40,8 @@ _TOKEN = re.compile(r"\S+")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 # Chat clients turn quotes into typographic ones and spaces into no-break ones.
 _TYPOGRAPHY = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "\u00a0": " ", "\u202f": " "})
-_OPTIONS = "instant, digest, both, at HH:MM, tz Area/City, min-sources N, threaded"
+# The switches' "off" words (unthreaded, quiet, no-webhook) are in `help subscribe`; kept out for length.
+_OPTIONS = "instant, digest, both, at HH:MM, tz Area/City, min-sources N, threaded, broadcast, webhook"
 
 
 def parse(text: str) -> Command:
@@ -167,6 +168,12 @@ def _subscribe(words: _Words) -> Subscribe:
         elif word in ("threaded", "unthreaded"):
             _once(command.threaded, "give threaded or unthreaded once")
             command = replace(command, threaded=word == "threaded")
+        elif word in ("broadcast", "quiet"):
+            _once(command.broadcast, "give broadcast or quiet once")
+            command = replace(command, broadcast=word == "broadcast")
+        elif word in ("webhook", "no-webhook", "no_webhook"):
+            _once(command.webhook, "give webhook or no-webhook once")
+            command = replace(command, webhook=word == "webhook")
         else:
             raise UsageError(f"unexpected '{_show(tokens[index])}' (options: {_OPTIONS})")
         index += 1

@@ -18,6 +18,8 @@ class Subscribe:
     timezone: str | None = None
     min_sources: int | None = None
     threaded: bool | None = None
+    broadcast: bool | None = None
+    webhook: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "subscribe",
         "subscribe <topic> [instant|digest|both] [at HH:MM] [tz Area/City] [min-sources N]"
-        " [threaded|unthreaded]",
+        " [threaded|unthreaded] [broadcast|quiet] [webhook|no-webhook]",
         "Follow a topic in this channel; options left out keep their current value.",
         "subscribe korea-diplomacy digest at 08:00 tz Asia/Seoul",
     ),

@@ -175,6 +175,9 @@ subscriptions = Table(
     Column("min_sources", Integer, nullable=False, server_default=text("1")),
     Column("threaded", Boolean(create_constraint=False), nullable=False, server_default=false()),
     Column("paused_reason", Text),
+    # Story-thread replies also shown in the channel (Slack), and delivery through a channel webhook (Discord).
+    Column("broadcast", Boolean(create_constraint=False), nullable=False, server_default=false()),
+    Column("webhook", Boolean(create_constraint=False), nullable=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("platform", "workspace", "channel", "topic_id"),
     CheckConstraint("mode IN ('instant', 'digest', 'both')", name="mode"),
@@ -224,6 +227,19 @@ story_mutes = Table(
     Column("channel", Text, nullable=False),
     Column("story_id", BigId, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime),
+    PrimaryKeyConstraint("platform", "workspace", "channel", "story_id"),
+)
+
+# The thread each story's alerts go into, per channel: started by the story's first threaded alert there.
+story_threads = Table(
+    "story_threads",
+    metadata,
+    Column("platform", String(16), nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("story_id", BigId, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("thread_id", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("platform", "workspace", "channel", "story_id"),
 )
 

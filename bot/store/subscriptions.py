@@ -33,6 +33,8 @@ def _subscription(row: Row[Any]) -> Subscription:
         threaded=bool(row.threaded),
         paused_reason=row.paused_reason,
         id=int(row.id),
+        broadcast=bool(row.broadcast),
+        webhook=bool(row.webhook),
     )
 
 
@@ -53,6 +55,8 @@ async def upsert_subscription(db: Db, subscription: Subscription, *, now: dateti
         "timezone": subscription.timezone,
         "min_sources": subscription.min_sources,
         "threaded": subscription.threaded,
+        "broadcast": subscription.broadcast,
+        "webhook": subscription.webhook,
         "paused_reason": None,
     }
     destination = subscription.destination

@@ -111,7 +111,7 @@ def test_commands_parse(text: str, command: object) -> None:
         (
             "subscribe korea daily",
             "unexpected 'daily' (options: instant, digest, both, at HH:MM, tz Area/City, "
-            "min-sources N, threaded)",
+            "min-sources N, threaded, broadcast, webhook)",
         ),
         ("unsubscribe", "unsubscribe needs a topic, e.g. unsubscribe korea-diplomacy (see 'list')"),
         ("unsubscribe korea chips", "unexpected 'chips' after the topic"),
