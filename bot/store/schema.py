@@ -175,7 +175,7 @@ subscriptions = Table(
     Column("min_sources", Integer, nullable=False, server_default=text("1")),
     Column("threaded", Boolean(create_constraint=False), nullable=False, server_default=false()),
     Column("paused_reason", Text),
-    # Story-thread replies also shown in the channel (Slack), and delivery through a channel webhook (Discord).
+    # Story-thread replies also shown in the channel (Slack); delivery through a channel webhook (Discord).
     Column("broadcast", Boolean(create_constraint=False), nullable=False, server_default=false()),
     Column("webhook", Boolean(create_constraint=False), nullable=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
