@@ -65,5 +65,12 @@ class ChatAdapter(Protocol):
         ...
 
     async def send(self, destination: Destination, message: Message) -> Receipt:
-        """Post one message part; raises DeliveryError with the kind the deliver job acts on."""
+        """Post one message part; raises DeliveryError with the kind the deliver job acts on.
+
+        With `destination.thread` set, post in that thread. `message.metadata` carries the routing of
+        bot.messages.routing: a story-threaded alert (`thread` = "story") sent with no thread starts the
+        story's thread, and the Receipt's `thread_id` names it for the story's later alerts; `broadcast`
+        and `via` = "webhook" ask for the platform's "also send to channel" and webhook posting.
+        `metadata["idempotency_key"]` is the part's client id: pass it where the platform dedupes on one.
+        """
         ...

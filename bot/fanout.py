@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messages import build_alert
+from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.models import Article, Destination, Subscription
 from bot.polling import PollReport
@@ -70,7 +71,7 @@ async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now:
     story_ids = {v.story_id for v in views.values() if v.story_id is not None}
     mutes = await mutes_for_stories(conn, story_ids)
     rows: list[NewMessage] = []
-    built: dict[tuple[int, str], str] = {}
+    built: dict[tuple[int, str, bool, bool, bool], str] = {}
     muted = below = 0
     for development_id in sorted(reached):
         view = views.get(development_id)
@@ -84,12 +85,15 @@ async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now:
             if sources_now < sub.min_sources:
                 below += 1
                 continue
-            payload = built.get((development_id, sub.timezone))
+            # Channels with the same options share one payload (and one split at delivery).
+            shape = (development_id, sub.timezone, sub.threaded, sub.broadcast, sub.webhook)
+            payload = built.get(shape)
             if payload is None:
                 message = build_alert(
                     view, topic_name=names.get(view.topic_id, view.topic_id), timezone=sub.timezone
                 )
-                payload = built[(development_id, sub.timezone)] = message_to_json(message)
+                message = routed(message, sub, story_id=view.story_id, story_title=view.story_title)
+                payload = built[shape] = message_to_json(message)
             rows.append(
                 NewMessage(
                     idempotency_key=alert_key(sub.destination, development_id),

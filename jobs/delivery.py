@@ -25,6 +25,7 @@ from datetime import timedelta
 from adapters.base import ChatAdapter
 from bot.clock import Clock
 from bot.messages import DeliveryError, split_message
+from bot.messages.routing import story_thread_of
 from bot.messages.serial import message_from_json
 from bot.models import Message, Platform
 from bot.store.db import Store
@@ -36,6 +37,8 @@ from bot.store.outbox_claims import (
     record_progress,
     release_messages,
 )
+from bot.store.story_threads import forget_story_thread, remember_story_thread
+from bot.store.story_threads import story_thread as find_story_thread
 from bot.store.subscriptions import channel_key
 from jobs.outcomes import DeliverySettings as DeliverySettings
 from jobs.outcomes import DrainReport as DrainReport
@@ -340,6 +343,15 @@ class Deliverer:
         destination = row.destination
         if index > 0 and caps.threads and cursor.thread_id is not None:
             destination = replace(destination, thread=cursor.thread_id)
+        # A story-threaded alert goes into its story's thread here, or starts it (see bot.messages.routing).
+        story_id = story_thread_of(cursor.parts[0]) if index == 0 and caps.threads else None
+        if destination.thread is not None:
+            story_id = None
+        story_thread = None
+        if story_id is not None:
+            story_thread = await find_story_thread(self.store, row.destination, story_id)
+            if story_thread is not None:
+                destination = replace(destination, thread=story_thread)
         part = _with_client_id(cursor.parts[index], f"{row.idempotency_key}#{index}")
         wait = self.limits.platform_wait(destination.platform, caps, self._now())
         if wait > 0:
@@ -350,6 +362,12 @@ class Deliverer:
         except DeliveryError as exc:
             self.limits.answered(key, caps, self._now())
             self._pop(channel)
+            if exc.kind == "gone" and story_id is not None and story_thread is not None:
+                # The story's thread was deleted or archived, not the channel: start a new thread.
+                await forget_story_thread(self.store, row.destination, story_id, story_thread)
+                # No wait: with the thread forgotten the retry posts top-level, so it cannot loop here.
+                await self._outcomes.retry(row, f"story thread gone: {exc.reason}", 0.0, part=index)
+                return None
             if await self._outcomes.refused(row, exc, index):
                 return self.limits.free_at(key)
             return None
@@ -362,6 +380,10 @@ class Deliverer:
         free = self.limits.answered(key, caps, answered)
         if index == 0:
             cursor.thread_id, cursor.receipt = receipt.thread_id, receipt.message_id
+            if story_id is not None and story_thread is None:
+                thread = receipt.thread_id or receipt.message_id
+                now = self.clock.now()
+                await remember_story_thread(self.store, row.destination, story_id, thread, now=now)
         cursor.index = index + 1
         done = cursor.index >= len(cursor.parts)
         self._record(PartProgress(row.id, cursor.index, cursor.thread_id, cursor.receipt, done))

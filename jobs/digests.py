@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.clock import Clock
 from bot.config import DigestSettings
 from bot.messages import build_digest
+from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.models import Subscription
 from bot.store.db import Store
@@ -154,7 +155,7 @@ async def _run_one(
             idempotency_key=digest_key(subscription, period),
             destination=destination,
             kind="digest",
-            payload=message_to_json(message),
+            payload=message_to_json(routed(message, subscription, story_id=None, story_title="")),
             now=now,
             subscription_id=sid,
         )

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.config import DigestSettings
 from bot.messages import build_digest
+from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.models import Subscription
 from bot.store.db import Store
@@ -59,7 +60,7 @@ async def queue_digests_now(
                 idempotency_key=digest_now_key(subscription, now),
                 destination=subscription.destination,
                 kind="digest",
-                payload=message_to_json(message),
+                payload=message_to_json(routed(message, subscription, story_id=None, story_title="")),
                 now=now,
                 subscription_id=subscription.id,
             )
