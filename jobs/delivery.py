@@ -353,7 +353,7 @@ class Deliverer:
             if story_thread is not None:
                 destination = replace(destination, thread=story_thread)
         part = _with_client_id(cursor.parts[index], f"{row.idempotency_key}#{index}")
-        wait = self.limits.platform_wait(destination.platform, caps, self._now())
+        wait = self.limits.platform_wait(destination.platform, caps, self._now(), destination.workspace)
         if wait > 0:
             await self.clock.sleep(wait)
         started = self._now()

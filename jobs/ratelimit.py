@@ -43,18 +43,28 @@ class RateLimits:
     def __init__(self) -> None:
         self._next: dict[ChannelKey, float] = {}
         self._platforms: dict[Platform, TokenBucket] = {}
+        self._workspaces: dict[tuple[Platform, str], TokenBucket] = {}
 
     def free_at(self, key: ChannelKey) -> float:
         """When the channel may get its next message (0.0: now)."""
         return self._next.get(key, 0.0)
 
-    def platform_wait(self, platform: Platform, caps: Capabilities, now: float) -> float:
-        """Book one send on the platform's bucket; seconds to wait before sending."""
+    def platform_wait(self, platform: Platform, caps: Capabilities, now: float, workspace: str = "") -> float:
+        """Book one send on the platform's bucket (and the workspace's, where the platform limits one);
+        seconds to wait before sending."""
         bucket = self._platforms.get(platform)
         if bucket is None:
             rate = caps.global_rate * self.SAFETY
             bucket = self._platforms[platform] = TokenBucket(rate, caps.global_rate, now)
-        return bucket.reserve(now)
+        wait = bucket.reserve(now)
+        if caps.workspace_rate is not None:
+            key = (platform, workspace)
+            shared = self._workspaces.get(key)
+            if shared is None:
+                rate = caps.workspace_rate * self.SAFETY
+                shared = self._workspaces[key] = TokenBucket(rate, caps.workspace_rate, now)
+            wait = max(wait, shared.reserve(now))
+        return wait
 
     def answered(self, key: ChannelKey, caps: Capabilities, now: float) -> float:
         """The platform answered a post to this channel (whatever it said): the next waits 1/rate.

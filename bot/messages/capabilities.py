@@ -42,6 +42,8 @@ class Capabilities:
     # Sustained sends the platform tolerates: per channel, and for the whole bot.
     per_channel_rate: float = 1.0
     global_rate: float = 20.0
+    # Sustained sends per workspace or guild, where the platform limits that too (Slack); None: no such limit.
+    workspace_rate: float | None = None
     measure: Callable[[str], int] = utf16_len
 
     def __post_init__(self) -> None:
