@@ -18,21 +18,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
 from bot.config import DigestSettings
-from bot.messages import build_digest
-from bot.messages.routing import routed
-from bot.messages.serial import message_to_json
 from bot.models import Subscription
+from bot.services.digests import queue_digest
 from bot.store.db import Store
 from bot.store.digests import (
     claim_digest_run,
     claimed_periods,
-    developments_between,
     finish_digest_run,
     last_digest_run,
 )
-from bot.store.outbox import enqueue_message
-from bot.store.subscriptions import digest_subscriptions, muted_stories
-from bot.store.topics import get_topic
+from bot.store.subscriptions import digest_subscriptions
 
 log = logging.getLogger("storywatch.jobs.digest")
 # A digest never reaches back further than this, however long the bot was away.
@@ -136,40 +131,28 @@ async def _run_one(
         previous = await last_digest_run(conn, sid, before=due_time)
         # Everything since the last digest (or since the subscription began), however long we were down.
         since = max(previous.due_at if previous is not None else created_at, due_time - MAX_LOOKBACK)
-        muted = await muted_stories(conn, destination)
-        views = await developments_between(
-            conn, subscription.topic_id, since=since, until=due_time, muted=muted
-        )
-        topic = await get_topic(conn, subscription.topic_id)
-        message = build_digest(
-            views,
-            topic_id=subscription.topic_id,
-            topic_name=topic.name if topic is not None else subscription.topic_id,
-            timezone=subscription.timezone,
-            until=due_time,
-            since=since,
-            max_developments=settings.max_developments,
-        )
-        outbox_id = await enqueue_message(
+        queued = await queue_digest(
             conn,
-            idempotency_key=digest_key(subscription, period),
-            destination=destination,
-            kind="digest",
-            payload=message_to_json(routed(message, subscription, story_id=None, story_title="")),
+            subscription,
+            key=digest_key(subscription, period),
+            since=since,
+            until=due_time,
             now=now,
-            subscription_id=sid,
+            settings=settings,
         )
-        await finish_digest_run(conn, sid, period, status="sent", outbox_id=outbox_id, count=len(views))
+        await finish_digest_run(
+            conn, sid, period, status="sent", outbox_id=queued.outbox_id, count=queued.developments
+        )
     log.info(
         "digest subscription=%d dest=%s topic=%s period=%s status=queued developments=%d late_s=%d",
         sid,
         destination.key,
         subscription.topic_id,
         period,
-        len(views),
+        queued.developments,
         late.total_seconds(),
     )
-    return DigestOutcome(sid, period, "sent", len(views))
+    return DigestOutcome(sid, period, "sent", queued.developments)
 
 
 def digest_key(subscription: Subscription, period: str) -> str:

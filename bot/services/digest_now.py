@@ -11,15 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.config import DigestSettings
-from bot.messages import build_digest
-from bot.messages.routing import routed
-from bot.messages.serial import message_to_json
 from bot.models import Subscription
+from bot.services.digests import queue_digest
 from bot.store.db import Store
-from bot.store.digests import developments_between, last_digest_run
-from bot.store.outbox import enqueue_message
-from bot.store.subscriptions import muted_stories
-from bot.store.topics import get_topic
+from bot.store.digests import last_digest_run
 
 # Without an earlier digest, 'now' means the last day; never further back than the digest job goes.
 DEFAULT_SPAN = timedelta(days=1)
@@ -41,28 +36,14 @@ async def queue_digests_now(
             if subscription.id is not None:
                 previous = await last_digest_run(conn, subscription.id, before=now)
             since = max(previous.due_at if previous is not None else now - DEFAULT_SPAN, now - MAX_LOOKBACK)
-            muted = await muted_stories(conn, subscription.destination)
-            views = await developments_between(
-                conn, subscription.topic_id, since=since, until=now, muted=muted
-            )
-            topic = await get_topic(conn, subscription.topic_id)
-            message = build_digest(
-                views,
-                topic_id=subscription.topic_id,
-                topic_name=(topic.name or topic.id) if topic is not None else subscription.topic_id,
-                timezone=subscription.timezone,
-                until=now,
-                since=since,
-                max_developments=settings.max_developments,
-            )
-            outbox_id = await enqueue_message(
+            queued_now = await queue_digest(
                 conn,
-                idempotency_key=digest_now_key(subscription, now),
-                destination=subscription.destination,
-                kind="digest",
-                payload=message_to_json(routed(message, subscription, story_id=None, story_title="")),
+                subscription,
+                key=digest_now_key(subscription, now),
+                since=since,
+                until=now,
                 now=now,
-                subscription_id=subscription.id,
+                settings=settings,
             )
-            queued += outbox_id is not None
+            queued += queued_now.outbox_id is not None
     return queued
