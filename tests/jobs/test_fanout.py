@@ -99,6 +99,22 @@ async def test_modes_min_sources_mutes_pauses_and_idempotency(store: Store) -> N
     assert alert.metadata["development_id"] == "1" and alert.title == "Story 10"
 
 
+async def test_threaded_and_webhook_subscriptions_get_their_routing(store: Store) -> None:
+    await upsert_topic(store, Topic("nk", "North Korea", "korea"), now=NOW)
+    await upsert_subscription(store, Subscription(dest("plain"), "nk"), now=NOW)
+    await upsert_subscription(
+        store, Subscription(dest("threads"), "nk", threaded=True, broadcast=True, webhook=True), now=NOW
+    )
+    await _development(store, 1, story=10, sources=1)
+    async with store.write() as conn:
+        await enqueue_alerts(conn, [_new(1, 10)], now=NOW)
+    by_channel = {m.destination.channel: message_from_json(m.payload) for m in await list_messages(store)}
+    threads = by_channel["threads"].metadata
+    assert (threads["thread"], threads["story_id"], threads["thread_name"]) == ("story", "10", "Story 10")
+    assert threads["broadcast"] == "1" and threads["via"] == "webhook"
+    assert not {"thread", "broadcast", "via"} & set(by_channel["plain"].metadata)
+
+
 async def test_alerts_roll_back_with_the_development(store: Store) -> None:
     await upsert_topic(store, Topic("nk", "North Korea", "korea"), now=NOW)
     await upsert_subscription(store, Subscription(dest("a"), "nk"), now=NOW)
