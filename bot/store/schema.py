@@ -290,3 +290,21 @@ RAW_DDL_OBJECT_NAMES = frozenset(
 def include_object(_obj: object, name: str | None, _type: str, _reflected: bool, _compare_to: object) -> bool:
     """Alembic `include_object` hook: compare everything except the raw-DDL objects above."""
     return name not in RAW_DDL_OBJECT_NAMES
+
+# Slack workspaces that installed the app through OAuth (multi-workspace mode), one row per installer;
+# `data` is slack_sdk's Installation as JSON. Ids absent in Slack's payload are stored as ''.
+slack_installations = Table(
+    "slack_installations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("client_id", Text, nullable=False),
+    Column("enterprise_id", Text, nullable=False),
+    Column("team_id", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("is_enterprise_install", Boolean(create_constraint=False), nullable=False),
+    Column("bot_token", Text),
+    Column("data", JSON, nullable=False),
+    Column("installed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("client_id", "enterprise_id", "team_id", "user_id"),
+    Index("ix_slack_installations_client_id_team_id", "client_id", "team_id"),
+)
