@@ -48,6 +48,17 @@ async def test_subscribe_with_every_option() -> None:
     )
 
 
+async def test_broadcast_and_webhook_are_switches_kept_until_turned_off() -> None:
+    services = sample_services()
+    reply = await run("subscribe korea threaded broadcast webhook", services)
+    assert reply.text.endswith("threaded by story (replies also in the channel), through a webhook.")
+    assert stored(services).broadcast and stored(services).webhook
+    await run("subscribe korea min-sources 2", services)
+    assert stored(services).broadcast and stored(services).webhook and stored(services).threaded
+    await run("subscribe korea quiet no-webhook", services)
+    assert not stored(services).broadcast and not stored(services).webhook and stored(services).threaded
+
+
 async def test_subscribe_again_changes_only_what_is_given_and_clears_a_pause() -> None:
     services = sample_services()
     await run("subscribe korea digest at 08:00 tz Asia/Seoul threaded", services)

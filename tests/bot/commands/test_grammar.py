@@ -104,6 +104,8 @@ def test_commands_parse(text: str, command: object) -> None:
         ("subscribe korea tz UTC tz UTC", "'tz' given twice"),
         ("subscribe korea min-sources 2 min-sources 3", "'min-sources' given twice"),
         ("subscribe korea threaded unthreaded", "give threaded or unthreaded once"),
+        ("subscribe korea broadcast quiet", "give broadcast or quiet once"),
+        ("subscribe korea webhook no-webhook", "give webhook or no-webhook once"),
         (
             "subscribe korea instant at 08:00",
             "'at' sets the digest time: use it with digest or both, not instant",
