@@ -81,8 +81,14 @@ class SlackSettings(_Section):
 
 class DiscordSettings(_Section):
     enabled: bool = False
+    # Commands are synced to this server only (instant, for development) instead of globally.
     test_guild: int | None = None
+    # Members with this role (id or name) may manage subscriptions and topics without Manage Channels.
     admin_role: str | None = None
+    # Gateway shards; None asks Discord at start (one shard until the bot is in about 2,500 servers).
+    shard_count: Annotated[int, Field(ge=1)] | None = None
+    # False: this process only delivers (REST); another process holds the gateway and answers commands.
+    gateway: bool = True
 
 
 class Settings(_Section):
