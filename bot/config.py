@@ -73,10 +73,12 @@ class DigestSettings(_Section):
 class SlackSettings(_Section):
     enabled: bool = False
     mode: Literal["socket", "http"] = "socket"
+    # HTTP mode: where bolt's server listens (behind the public HTTPS Request URL's proxy).
+    host: str = "0.0.0.0"
     port: Annotated[int, Field(ge=1, le=65535)] = 3000
-    path: str = "/slack/events"
+    path: Annotated[str, Field(pattern=r"^/")] = "/slack/events"
     api_url: str = "https://slack.com/api/"
-    command: str = "/story"
+    command: Annotated[str, Field(pattern=r"^/[a-z0-9_-]{1,31}$")] = "/story"
 
 
 class DiscordSettings(_Section):
