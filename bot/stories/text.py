@@ -8,8 +8,8 @@ from functools import lru_cache
 from typing import NamedTuple
 
 # Words (with inner apostrophes, dots of abbreviations, hyphens) and numbers (with separators).
-_TOKEN_RE = re.compile(r"[^\W_]+(?:[.'’&][^\W_]+)*\.?|\d+(?:[.,]\d+)*%?", re.UNICODE)
-_SENTENCE_END = frozenset(".!?:;")
+# The second group is the punctuation right after a word (one space allowed): a sentence ends there.
+_TOKEN_RE = re.compile(r"([^\W_]+(?:[.'’&][^\W_]+)*\.?|\d+(?:[.,]\d+)*%?)(\s?[.!?:;])?", re.UNICODE)
 
 STOPWORDS = frozenset(
     [
@@ -283,61 +283,76 @@ class Token(NamedTuple):
     entity: bool
     # Capitalisation carries no signal (sentence start, or a Title Case / ALL CAPS headline).
     case_blind: bool
+    # Carries meaning: not a stopword, not a single letter (what the engine weighs).
+    content: bool = True
 
 
-def _is_title_case(words: list[str]) -> bool:
-    """Headlines in Title Case or ALL CAPS capitalise every word, so case says nothing there."""
-    alpha = [w for w in words if w[:1].isalpha() and len(w) > 3]
-    if len(alpha) < 3:
-        return False
-    upper = sum(1 for w in alpha if w[0].isupper())
-    return upper / len(alpha) >= 0.7
+class _Word(NamedTuple):
+    """What a surface form always is, whatever its place: analysed once, then shared by every text."""
+
+    acronym: bool
+    # Counts toward the Title Case test (a letter first, longer than three characters)...
+    long_alpha: bool
+    # ...and is capitalised.
+    upper: bool
+    sighted: Token
+    blind: Token
 
 
-# surface -> (folded, stem, number, acronym, capital): news reuses its words, so each is analysed once.
-_WORDS: dict[str, tuple[str, str, bool, bool, bool]] = {}
+# surface -> its analysis (None: nothing to match, e.g. only combining marks); news reuses its words.
+_WORDS: dict[str, _Word | None] = {}
 _MAX_WORDS = 200_000
 
 
-def _word_features(surface: str) -> tuple[str, str, bool, bool, bool]:
+def _analyse(surface: str) -> _Word | None:
     folded = fold(surface).rstrip(".")
-    number = bool(folded) and folded[0].isdigit()
-    acronym = len(surface) >= 2 and surface.replace(".", "").isupper() and surface[0].isalpha()
-    features = (folded, stem(folded) if folded else "", number, acronym, surface[0].isupper())
+    word = None
+    if folded:
+        number = folded[0].isdigit()
+        acronym = len(surface) >= 2 and surface.replace(".", "").isupper() and surface[0].isalpha()
+        stemmed = stem(folded)
+        content = folded not in STOPWORDS and len(stemmed) > 1
+        named = number or (acronym and len(surface) <= 6)
+        sighted = Token(surface, folded, stemmed, named or surface[0].isupper(), False, content)
+        blind = Token(surface, folded, stemmed, named, True, content)
+        long_alpha = surface[0].isalpha() and len(surface) > 3
+        word = _Word(acronym, long_alpha, surface[0].isupper(), sighted, blind)
     if len(_WORDS) >= _MAX_WORDS:
         _WORDS.clear()
-    _WORDS[surface] = features
-    return features
+    _WORDS[surface] = word
+    return word
 
 
 def tokenize(text: str) -> list[Token]:
     """Split text into tokens, recording for each one whether its capitalisation marks a name."""
-    matches = list(_TOKEN_RE.finditer(text))
-    words = [m.group(0) for m in matches]
-    title_case = _is_title_case(words)
+    cache = _WORDS
+    words: list[tuple[_Word, bool]] = []
+    long_alpha = upper = 0
+    for surface, stop in _TOKEN_RE.findall(text):
+        word = cache.get(surface)
+        if word is None:
+            # Not seen yet, or seen and found to hold nothing to match.
+            word = None if surface in cache else _analyse(surface)
+            if word is None:
+                continue
+        words.append((word, bool(stop) or surface[-1] in "!?"))
+        if word.long_alpha:
+            long_alpha += 1
+            upper += word.upper
+    # Headlines in Title Case or ALL CAPS capitalise every word, so case says nothing there.
+    title_case = long_alpha >= 3 and 10 * upper >= 7 * long_alpha
     tokens: list[Token] = []
     append = tokens.append
-    cache = _WORDS
     sentence_start = True
-    for m, surface in zip(matches, words, strict=True):
-        features = cache.get(surface)
-        if features is None:
-            features = _word_features(surface)
-        folded, stemmed, number, acronym, capital = features
-        if not folded:
-            continue
-        case_blind = sentence_start or (title_case and not acronym)
-        entity = number or (acronym and len(surface) <= 6) or (capital and not case_blind)
-        append(Token(surface, folded, stemmed, entity, case_blind))
-        end = m.end()
-        tail = text[end : end + 2].lstrip()
-        sentence_start = (bool(tail) and tail[0] in _SENTENCE_END) or surface[-1] in "!?"
+    for word, ends in words:
+        append(word.blind if sentence_start or (title_case and not word.acronym) else word.sighted)
+        sentence_start = ends
     return tokens
 
 
 def content_stems(tokens: list[Token]) -> list[str]:
     """The stems that carry meaning: no stopwords, no single letters."""
-    return [t.stem for t in tokens if t.folded not in STOPWORDS and len(t.stem) > 1]
+    return [t.stem for t in tokens if t.content]
 
 
 def lead(text: str, max_chars: int = 600) -> str:

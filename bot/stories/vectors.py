@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.stories.text import STOPWORDS, Token, content_stems, lead, tokenize
+from bot.stories.text import Token, lead, tokenize
 
 SparseVector = dict[str, float]
 
@@ -39,14 +39,16 @@ class Vocabulary:
         if self.n_docs % _PRUNE_EVERY == 0:
             self.prune()
         df = self.df
+        get = df.get
         for term in terms:
-            df[term] = df.get(term, 0) + 1
+            df[term] = get(term, 0) + 1
+        case = self.case
         for tok in tokens:
             if tok.case_blind or not tok.folded[0].isalpha():
                 continue
-            counts = self.case.get(tok.stem)
+            counts = case.get(tok.stem)
             if counts is None:
-                counts = self.case[tok.stem] = [0, 0]
+                counts = case[tok.stem] = [0, 0]
             counts[0 if tok.surface[0].isupper() else 1] += 1
 
     def prune(self) -> None:
@@ -86,29 +88,34 @@ class ArticleText:
         return cls(tokenize(title), tokenize(body))
 
     def terms(self) -> set[str]:
-        return set(content_stems(self.title)) | set(content_stems(self.body)) | set(_bigrams(self.title))
+        return (
+            {t.stem for t in self.title if t.content}
+            | {t.stem for t in self.body if t.content}
+            | set(_bigrams(self.title))
+        )
 
 
 def _bigrams(tokens: list[Token]) -> list[str]:
-    stems = [t.stem for t in tokens if t.folded not in STOPWORDS and len(t.stem) > 1]
+    stems = [t.stem for t in tokens if t.content]
     return [f"{a}_{b}" for a, b in itertools.pairwise(stems)]
 
 
 def weigh(text: ArticleText, vocab: Vocabulary) -> tuple[SparseVector, dict[str, float]]:
     """The article's unit TF-IDF vector, and the raw salience of its words (for the 'what is new' line)."""
     raw: dict[str, float] = {}
+    get = raw.get
+    is_name = vocab.is_name
     for tokens, weight in ((text.title, TITLE_WEIGHT), (text.body, TEXT_WEIGHT)):
+        named = weight * (1.0 + ENTITY_BOOST)
         for tok in tokens:
-            if tok.folded in STOPWORDS or len(tok.stem) < 2:
-                continue
-            boost = 1.0 + ENTITY_BOOST if vocab.is_name(tok) else 1.0
-            raw[tok.stem] = raw.get(tok.stem, 0.0) + weight * boost
+            if tok.content:
+                raw[tok.stem] = get(tok.stem, 0.0) + (named if is_name(tok) else weight)
     for gram in _bigrams(text.title):
-        raw[gram] = raw.get(gram, 0.0) + BIGRAM_WEIGHT
-    vec = {
-        term: (1.0 + math.log(w)) * vocab.idf(term) if w > 1.0 else w * vocab.idf(term)
-        for term, w in raw.items()
-    }
+        raw[gram] = get(gram, 0.0) + BIGRAM_WEIGHT
+    df = vocab.df.get
+    top = vocab.n_docs + 1.0
+    log = math.log
+    vec = {term: (1.0 + log(w) if w > 1.0 else w) * log(top / (df(term, 0) + 0.5)) for term, w in raw.items()}
     return normalize(vec), raw
 
 
