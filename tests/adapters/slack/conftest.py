@@ -1,0 +1,216 @@
+"""The Slack adapter under test: the real bolt app and slack_sdk, a Runtime over a real SQLite store with the
+seed news, and the fake Slack on loopback. `slack_http` and `slack_socket` start it in either mode."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+
+from adapters.slack import SLACK_CAPABILITIES, SlackAdapter
+from bot.clock import ManualClock
+from bot.config import Secrets, Settings, settings_from_mapping
+from bot.models import Subscription
+from bot.runtime import JobContext, JobHooks, RunningJobs, Runtime
+from bot.services.digest_now import queue_digests_now
+from bot.store import Store, open_store
+from jobs.delivery import DeliverySettings
+from jobs.scheduler import JobSettings, start_jobs
+from tests.bot.services.seed import T0, TOPICS, seed_news
+from tests.fakes.slack import FakeSlack
+
+NOW = T0.replace(day=20)
+SIGNING_SECRET = "s3cr3t-signing"
+TEAM = "T1"
+CHANNEL = "C1"
+ADMIN, CREATOR, MEMBER = "UADMIN", "UCREATOR", "UMEMBER"
+# Slack's block limits and pacing shape, but fast enough for tests (the real rate is 1/s a channel).
+FAST_CAPS = replace(SLACK_CAPABILITIES, per_channel_rate=50.0, global_rate=500.0)
+FAST_DELIVERY = DeliverySettings(backoff_base_s=0.05, idle_check_s=0.05, linger_s=2.0, record_every_s=0.01)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = await FakeSlack().start()
+    slack.users = {ADMIN: {"is_admin": True}, CREATOR: {}, MEMBER: {}}
+    slack.channels = {CHANNEL: {"creator": CREATOR, "is_channel": True}, "C2": {"creator": CREATOR}}
+    yield slack
+    await slack.stop()
+
+
+def slack_settings(tmp_path: Path, fake: FakeSlack, *, mode: str = "http", **slack: Any) -> Settings:
+    topics = [{"id": t.id, "name": t.name, "query": t.query} for t in TOPICS]
+    return settings_from_mapping(
+        {
+            "data_dir": str(tmp_path),
+            "topics": topics,
+            "slack": {"enabled": True, "mode": mode, "api_url": fake.api_url, "host": "127.0.0.1", **slack},
+        }
+    )
+
+
+def secrets(**changes: str | None) -> Secrets:
+    values: dict[str, str | None] = {
+        "slack_bot_token": "xoxb-test",
+        "slack_app_token": "xapp-test",
+        "slack_signing_secret": SIGNING_SECRET,
+    }
+    values.update(changes)
+    return Secrets(**values)
+
+
+def sign(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
+    """Slack's v0 signature: HMAC-SHA256 over `v0:{timestamp}:{body}`."""
+    mac = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256)
+    return "v0=" + mac.hexdigest()
+
+
+async def no_poll_jobs(context: JobContext, hooks: JobHooks) -> RunningJobs:
+    """The real deliver and digest jobs, without the poll job (the seed sources are not on this machine)."""
+    jobs = await start_jobs(
+        context.store,
+        context.adapters,
+        context.settings,
+        context.clock,
+        job_settings=JobSettings(deliver_every_s=0.1, delivery=FAST_DELIVERY),
+        owner=context.owner,
+    )
+
+    async def digest_now(subscriptions: Sequence[Subscription]) -> None:
+        if await queue_digests_now(
+            context.store, subscriptions, now=context.clock.now(), settings=context.settings.digest
+        ):
+            jobs.nudge_delivery()
+
+    hooks.request_digest = digest_now
+    return jobs
+
+
+@dataclass
+class Bot:
+    """A running storywatch with the Slack adapter, and ways to talk to it as Slack would."""
+
+    fake: FakeSlack
+    adapter: SlackAdapter
+    runtime: Runtime
+    session: aiohttp.ClientSession
+    _replies: int = 0
+
+    @property
+    def url(self) -> str:
+        port = getattr(self.adapter.transport, "port", None)
+        return f"http://127.0.0.1:{port}/slack/events"
+
+    def command_body(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL, name: str = "r") -> str:
+        return urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM,
+                "team_domain": "test",
+                "channel_id": channel,
+                "channel_name": "news",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/story",
+                "text": text,
+                "api_app_id": "A1",
+                "response_url": self.fake.response_url(name),
+                "trigger_id": "1.2.3",
+            }
+        )
+
+    async def post(
+        self, body: str, *, timestamp: str | None = None, secret: str = SIGNING_SECRET, form: bool = True
+    ) -> tuple[int, str]:
+        stamp = timestamp or str(int(time.time()))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": sign(body, stamp, secret),
+        }
+        async with self.session.post(self.url, data=body.encode(), headers=headers) as response:
+            return response.status, await response.text()
+
+    async def command(self, text: str, **who: str) -> dict[str, Any]:
+        """Run a slash command over signed HTTP; the reply that arrives at its response_url."""
+        self._replies += 1
+        name = f"r{self._replies}"
+        status, _ = await self.post(self.command_body(text, name=name, **who))
+        assert status == 200
+        return await self.reply(name)
+
+    async def reply(self, name: str) -> dict[str, Any]:
+        await self.fake.wait_for(lambda: any(n == name for n, _ in self.fake.responses))
+        return next(payload for n, payload in self.fake.responses if n == name)
+
+    async def click(
+        self, action: dict[str, Any], *, user: str = MEMBER, name: str = "click"
+    ) -> tuple[int, str]:
+        """A signed block_actions POST, as Slack sends for a button click in channel C1."""
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "test"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "container": {"type": "message", "message_ts": "1.000001", "channel_id": CHANNEL},
+            "trigger_id": "1.2.3",
+            "channel": {"id": CHANNEL, "name": "news"},
+            "message": {"ts": "1.000001", "text": "alert"},
+            "response_url": self.fake.response_url(name),
+            "actions": [{**action, "block_id": "b1", "type": "button", "action_ts": "2.0"}],
+        }
+        return await self.post(urlencode({"payload": json.dumps(payload)}))
+
+
+StartBot = Callable[..., Awaitable[Bot]]
+
+
+@pytest.fixture
+async def start_bot(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[StartBot]:
+    """Starts storywatch (seed news in its store) with the Slack adapter in the given mode."""
+    running: list[Bot] = []
+    stores: list[Store] = []
+
+    async def start(
+        *, mode: str = "http", caps: Any = FAST_CAPS, secret_changes: dict[str, str | None] | None = None
+    ) -> Bot:
+        settings = slack_settings(tmp_path, fake, mode=mode)
+        store = await open_store(settings.effective_database_url)
+        try:
+            await seed_news(store)
+        finally:
+            await store.close()
+        # The adapter's own handle on the database (for OAuth installations), beside the runtime's.
+        adapter_store = await open_store(settings.effective_database_url)
+        stores.append(adapter_store)
+        clock = ManualClock(NOW)
+        adapter = SlackAdapter(
+            settings.slack,
+            secrets(**(secret_changes or {})),
+            adapter_store,
+            clock,
+            capabilities=caps,
+            http_port=0,
+        )
+        runtime = Runtime(settings, clock=clock, adapters=[adapter], jobs=no_poll_jobs)
+        await runtime.start()
+        bot = Bot(fake, adapter, runtime, aiohttp.ClientSession())
+        running.append(bot)
+        return bot
+
+    yield start
+    for bot in running:
+        await bot.runtime.stop()
+        await bot.session.close()
+    for store in stores:
+        await store.close()
