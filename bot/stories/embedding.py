@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 _WEIGHTS = "weights/l2_supercat_256.safetensors"
 _TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+_MAX_WORDS = 200_000
 
 # A numpy float32 array; typed loosely so the core imports no numpy when the extra is absent.
 Vector = Any
@@ -44,19 +46,58 @@ class WordLlamaEmbedder:
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
         self.dim = int(self._matrix.shape[1])
+        # The tokenizer turns spaces into '▁' and no token has a '▁' after other characters, so a text's
+        # ids are its space-separated words' ids in a row: each word is encoded once and remembered.
+        vocab = self._tokenizer.get_vocab()
+        self._by_word = not any("▁" in t.lstrip("▁") for t in vocab)
+        self._words: dict[str, list[int]] = {}
+
+    def _ids(self, texts: list[str]) -> list[list[int]]:
+        # Runs of spaces have tokens of their own ('▁▁'): such rare texts go to the tokenizer whole.
+        whole = [
+            i for i, t in enumerate(texts) if not self._by_word or "  " in t or t[:1] == " " or t[-1:] == " "
+        ]
+        out: list[list[int]] = [[] for _ in texts]
+        if whole:
+            encodings = self._tokenizer.encode_batch([texts[i] for i in whole], add_special_tokens=False)
+            for i, encoding in zip(whole, encodings, strict=True):
+                out[i] = encoding.ids
+        if len(whole) == len(texts):
+            return out
+        whole_set = set(whole)
+        words = self._words
+        split = [[] if i in whole_set else text.split(" ") if text else [] for i, text in enumerate(texts)]
+        missing = list(set(chain.from_iterable(split)).difference(words))
+        if missing:
+            if len(words) + len(missing) > _MAX_WORDS:
+                words.clear()
+                missing = list(set(chain.from_iterable(split)))
+            for word, encoding in zip(
+                missing, self._tokenizer.encode_batch(missing, add_special_tokens=False), strict=True
+            ):
+                words[word] = encoding.ids
+        lookup = words.__getitem__
+        for i, parts in enumerate(split):
+            if parts:
+                out[i] = list(chain.from_iterable(map(lookup, parts)))
+        return out
 
     def embed(self, texts: list[str]) -> list[Vector]:
         np = self._np
-        out: list[Vector] = []
-        for encoding in self._tokenizer.encode_batch(texts, add_special_tokens=False):
-            ids = encoding.ids
-            if not ids:
-                out.append(np.zeros(self.dim, dtype=np.float32))
-                continue
-            vec = self._matrix[ids].mean(axis=0)
-            norm = float(np.linalg.norm(vec))
-            out.append(vec / norm if norm > 0 else vec)
-        return out
+        if not texts:
+            return []
+        ids = self._ids(texts)
+        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+        flat = np.fromiter((t for i in ids for t in i), dtype=np.int64, count=int(lengths.sum()))
+        # One gather and one segmented sum for the whole batch: per-text numpy calls cost more than the sums.
+        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+        filled = lengths > 0
+        if flat.size:
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
+            sums[filled] = np.add.reduceat(self._matrix[flat], starts, axis=0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        unit = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+        return list(unit)
 
 
 def load_embedder(choice: str = "auto") -> Embedder | None:
