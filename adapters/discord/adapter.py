@@ -109,24 +109,21 @@ class DiscordAdapter:
         return await recommended_sharding(token)
 
     async def _connect(self, client: discord.Client) -> None:
+        """Connect; return once the gateway session is up (READY: interactions arrive from then on)."""
+        connected = asyncio.ensure_future(client.wait_for("connect"))
         gateway = self._gateway = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
-        ready = asyncio.ensure_future(client.wait_until_ready())
         try:
-            await asyncio.wait(
-                {gateway, ready}, timeout=self._ready_timeout_s, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait({gateway, connected}, timeout=self._ready_timeout_s, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            ready.cancel()
+            connected.cancel()
         if gateway.done():
             # connect() ends only on a failure it cannot reconnect from (a revoked token, say).
             gateway.result()
             raise ConfigError("the Discord gateway closed at start")
-        if not client.is_ready():
-            log.warning(
-                "discord: no READY from the gateway after %.0f s; still trying", self._ready_timeout_s
-            )
+        if connected.cancelled():
+            log.warning("discord: no gateway session after %.0f s; still trying", self._ready_timeout_s)
         else:
-            log.info("discord: connected as %s to %d servers", client.user, len(client.guilds))
+            log.info("discord: connected to the gateway as %s", client.user)
 
     async def stop(self) -> None:
         client, self.client = self.client, None

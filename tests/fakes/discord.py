@@ -1,0 +1,494 @@
+"""A local fake Discord on 127.0.0.1 that a real discord.py bot logs in to, connects to and posts on.
+
+    fake = await FakeDiscord().start()
+    point_discord_py_at(fake, monkeypatch)       # Route.BASE and DiscordWebSocket.DEFAULT_GATEWAY
+    ... start the adapter ...
+    interaction = await fake.slash("subscribe", topic="korea")
+    reply = await fake.answer_to(interaction)
+
+It keeps what a bot makes: messages (in channels, threads and forum posts), threads, webhooks, synced
+commands, interaction answers; it checks every message payload against Discord's limits (400, 50035),
+returns the earlier message for a repeated nonce (`enforce_nonce`), and answers scripted failures
+(`fail_next`): 429 with retry_after and the headers discord.py reads, 5xx, 403, 404, optionally after
+having accepted the message (a lost answer). REST handlers are in discord_routes, the websocket in
+discord_gateway; nothing here leaves loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.discord_gateway import Gateway
+
+TOKEN = "fake-bot-token"
+# Permission bits (developers/topics/permissions).
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+USE_APPLICATION_COMMANDS = 1 << 31
+MANAGE_CHANNELS = 1 << 4
+MEMBER = VIEW_CHANNEL | SEND_MESSAGES | USE_APPLICATION_COMMANDS
+MODERATOR = MEMBER | MANAGE_CHANNELS
+TEXT, FORUM, PUBLIC_THREAD = 0, 15, 11
+# Interaction and option types.
+APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE = 2, 3, 4
+SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN = 1, 2, 3, 4, 5
+EPHEMERAL = 1 << 6
+_NOW = datetime(2026, 5, 1, tzinfo=UTC).isoformat()
+
+
+@dataclass
+class Channel:
+    id: int
+    guild_id: int
+    name: str
+    type: int = TEXT
+    parent_id: int | None = None
+    locked: bool = False
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "name": self.name,
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": str(self.parent_id) if self.parent_id else None,
+            "rate_limit_per_user": 0,
+            "topic": None,
+            "last_message_id": None,
+            "flags": 0,
+        }
+        if self.type == FORUM:
+            data |= {"available_tags": [], "default_reaction_emoji": None, "default_sort_order": None}
+            data |= {"default_forum_layout": 0, "default_thread_rate_limit_per_user": 0}
+        if self.type == PUBLIC_THREAD:
+            data |= {"owner_id": "1", "message_count": 0, "member_count": 1, "total_message_sent": 0}
+            data["thread_metadata"] = {
+                "archived": False,
+                "auto_archive_duration": 10_080,
+                "archive_timestamp": _NOW,
+                "locked": self.locked,
+            }
+        return data
+
+
+@dataclass
+class Posted:
+    """A message Discord accepted, where it landed (a channel or a thread)."""
+
+    id: int
+    channel_id: int
+    payload: dict[str, Any]
+    nonce: str | None = None
+    webhook_id: int | None = None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return list(self.payload.get("embeds") or [])
+
+
+@dataclass
+class Reply:
+    """An answer to an interaction: the callback, a followup, an edit of the original, its deletion."""
+
+    interaction_id: int
+    kind: str
+    type: int | None
+    payload: dict[str, Any]
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(int(self.payload.get("flags") or 0) & EPHEMERAL)
+
+    @property
+    def text(self) -> str:
+        """Content and embed texts together: what a person reads."""
+        parts = [str(self.payload.get("content") or "")]
+        for embed in self.payload.get("embeds") or []:
+            parts += [str(embed.get(key) or "") for key in ("title", "description")]
+            parts.append(str((embed.get("author") or {}).get("name") or ""))
+        return "\n".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A scripted answer instead of the normal one; `accept` first takes the message (a lost answer)."""
+
+    status: int
+    code: int = 0
+    retry_after: float = 0.0
+    accept: bool = False
+    message: str = "scripted"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    permissions: int = MEMBER
+    roles: tuple[int, ...] = ()
+
+
+class Snowflakes:
+    """Discord-shaped ids: milliseconds since 2015 in the top bits, a counter below."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def next(self) -> int:
+        millis = int(time.time() * 1000) - 1_420_070_400_000
+        return (millis << 22) | (next(self._counter) & 0x3FFFFF)
+
+
+class FakeDiscord:
+    def __init__(
+        self,
+        *,
+        shard_count: int = 1,
+        max_concurrency: int = 16,
+        guilds: int = 1,
+        channel_limit: tuple[int, float] | None = None,
+        token: str = TOKEN,
+    ) -> None:
+        self.ids = Snowflakes()
+        self.token = token
+        self.shard_count = shard_count
+        self.max_concurrency = max_concurrency
+        # Discord's per-channel message bucket (5 per 5 s) when set; None: no limit but scripted ones.
+        self.channel_limit = channel_limit
+        self.application_id = self.bot_id = self.ids.next()
+        # Guild ids chosen so guild n lives on shard n % shard_count.
+        self.guild_ids = [(1_000_000_000 + n) << 22 for n in range(guilds)]
+        self.guild_id = self.guild_ids[0]
+        self.channels: dict[int, Channel] = {}
+        self.roles: dict[int, dict[str, Any]] = {}
+        for guild_id in self.guild_ids:
+            self.roles[guild_id] = self._role(guild_id, "@everyone", guild_id)
+        self.channel_id = self.add_channel("news")
+        self.forum_id = self.add_channel("stories", type=FORUM)
+        self.posted: list[Posted] = []
+        self.replies: list[Reply] = []
+        # Every message payload the bot sent anywhere, as (route, JSON): for the mention checks.
+        self.payloads: list[tuple[str, dict[str, Any]]] = []
+        self.requests: list[tuple[str, str]] = []
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        self.webhooks: dict[int, dict[str, Any]] = {}
+        self.script: dict[tuple[str, int | None], deque[Answer]] = {}
+        self.refused: list[tuple[str, int, int]] = []
+        self.nonce_replays = 0
+        self.rate_limited = 0
+        self._by_nonce: dict[str, Posted] = {}
+        self._sent_at: dict[int, deque[float]] = {}
+        self._interactions: dict[str, int] = {}
+        self._originals: dict[int, int] = {}
+        self._changed = asyncio.Event()
+        self.gateway = Gateway(ready=self._ready, guilds=self._guilds_of)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> FakeDiscord:
+        from tests.fakes.discord_routes import routes
+
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.add_routes(routes(self))
+        app.router.add_get("/gateway", self.gateway.handle)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        await self.gateway.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # -- the world the bot sees -------------------------------------------------------------------
+
+    def add_channel(self, name: str, *, type: int = TEXT, guild_id: int | None = None) -> int:
+        channel = Channel(self.ids.next(), guild_id or self.guild_id, name, type)
+        self.channels[channel.id] = channel
+        return channel.id
+
+    def add_role(self, name: str, *, guild_id: int | None = None) -> int:
+        role_id = self.ids.next()
+        self.roles[role_id] = self._role(role_id, name, guild_id or self.guild_id, position=len(self.roles))
+        return role_id
+
+    def delete_channel(self, channel_id: int) -> None:
+        self.channels.pop(channel_id, None)
+
+    def threads_of(self, channel_id: int) -> list[Channel]:
+        return [c for c in self.channels.values() if c.parent_id == channel_id and c.type == PUBLIC_THREAD]
+
+    def in_channel(self, channel_id: int) -> list[Posted]:
+        return [posted for posted in self.posted if posted.channel_id == channel_id]
+
+    def fail_next(self, kind: str, *answers: Answer, channel: int | None = None) -> None:
+        """Answer the next requests of `kind` (message, thread, forum, webhook, callback, followup,
+        channel) for `channel` (None: any channel) with `answers`, in order."""
+        self.script.setdefault((kind, channel), deque()).extend(answers)
+
+    def scripted(self, kind: str, channel: int | None) -> Answer | None:
+        for key in ((kind, channel), (kind, None)):
+            queue = self.script.get(key)
+            if queue:
+                return queue.popleft()
+        return None
+
+    # -- interactions -----------------------------------------------------------------------------
+
+    async def slash(
+        self,
+        *path: str,
+        person: Person | None = None,
+        channel_id: int | None = None,
+        focused: str | None = None,
+        **options: str | int | bool,
+    ) -> int:
+        """Run `/story <path> option=value…` (autocomplete instead when `focused` names an option)."""
+        leaf = [
+            {"name": name.replace("_", "-") if name == "min_sources" else name, "type": _option_type(value)}
+            | {"value": value}
+            | ({"focused": True} if name == focused else {})
+            for name, value in options.items()
+        ]
+        nested: list[dict[str, Any]] = leaf
+        for depth, name in enumerate(reversed(path)):
+            kind = SUB_COMMAND if depth == 0 else SUB_COMMAND_GROUP
+            nested = [{"name": name, "type": kind, "options": nested}]
+        data: dict[str, Any] = {"id": str(self._command_id()), "name": "story", "type": 1, "options": nested}
+        if self.guild_id in self.commands:
+            data["guild_id"] = str(self.guild_id)
+        kind = AUTOCOMPLETE if focused else APPLICATION_COMMAND
+        return await self._interact(kind, data, person, channel_id)
+
+    async def click(self, custom_id: str, message: Posted, *, person: Person | None = None) -> int:
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._interact(COMPONENT, data, person, message.channel_id, message=message)
+
+    async def _interact(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        person: Person | None,
+        channel_id: int | None,
+        message: Posted | None = None,
+    ) -> int:
+        person = person or Person(self.ids.next(), "reader")
+        channel = self.channels[channel_id or self.channel_id]
+        interaction_id, token = self.ids.next(), f"interaction-{len(self._interactions)}"
+        self._interactions[token] = interaction_id
+        payload: dict[str, Any] = {
+            "id": str(interaction_id),
+            "application_id": str(self.application_id),
+            "type": kind,
+            "token": token,
+            "version": 1,
+            "guild_id": str(channel.guild_id),
+            "channel_id": str(channel.id),
+            "channel": channel.json(),
+            "member": self.member_json(person),
+            "data": data,
+            "app_permissions": str(MODERATOR),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(channel.guild_id)},
+            "context": 0,
+            "attachment_size_limit": 8 * 1024 * 1024,
+        }
+        if message is not None:
+            payload["message"] = self.message_json(message)
+        await self.gateway.session_for(channel.guild_id).dispatch("INTERACTION_CREATE", payload)
+        return interaction_id
+
+    def interaction_for(self, token: str) -> int | None:
+        return self._interactions.get(token)
+
+    def remember_original(self, interaction_id: int, message_id: int) -> None:
+        self._originals[interaction_id] = message_id
+
+    def original_of(self, interaction_id: int) -> int:
+        return self._originals.setdefault(interaction_id, self.ids.next())
+
+    def replies_to(self, interaction_id: int) -> list[Reply]:
+        return [reply for reply in self.replies if reply.interaction_id == interaction_id]
+
+    async def answer_to(self, interaction_id: int, timeout: float = 10.0) -> Reply:
+        """The reply people finally see: the answer itself, or (after a deferral) the edit or followup."""
+
+        def final() -> Reply | None:
+            for reply in reversed(self.replies_to(interaction_id)):
+                if reply.kind in ("edit", "followup") or (reply.kind == "callback" and reply.type in (4, 7, 8)):
+                    return reply
+            return None
+
+        return await self.wait_for(final, timeout)
+
+    async def wait_for(self, found: Callable[[], Any], timeout: float = 10.0) -> Any:
+        async with asyncio.timeout(timeout):
+            while not (result := found()):
+                self._changed.clear()
+                await self._changed.wait()
+        return result
+
+    def changed(self) -> None:
+        self._changed.set()
+
+    # -- payloads ---------------------------------------------------------------------------------
+
+    def user_json(self, user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+        data = {"id": str(user_id), "username": name, "discriminator": "0", "global_name": None, "avatar": None}
+        return data | ({"bot": True} if bot else {})
+
+    def bot_json(self) -> dict[str, Any]:
+        return self.user_json(self.bot_id, "storywatch", bot=True) | {"flags": 0, "verified": True}
+
+    def member_json(self, person: Person) -> dict[str, Any]:
+        return {
+            "user": self.user_json(person.id, person.name),
+            "roles": [str(role) for role in person.roles],
+            "joined_at": _NOW,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": str(person.permissions),
+        }
+
+    def message_json(self, posted: Posted) -> dict[str, Any]:
+        channel = self.channels.get(posted.channel_id)
+        author = self.bot_json()
+        if posted.webhook_id is not None:
+            hook = self.webhooks.get(posted.webhook_id, {})
+            name = str(posted.payload.get("username") or hook.get("name") or "webhook")
+            author = self.user_json(posted.webhook_id, name, bot=True)
+        data: dict[str, Any] = {
+            "id": str(posted.id),
+            "channel_id": str(posted.channel_id),
+            "author": author,
+            "content": posted.payload.get("content") or "",
+            "timestamp": _NOW,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": posted.embeds,
+            "pinned": False,
+            "type": 0,
+            "flags": int(posted.payload.get("flags") or 0),
+            "components": posted.payload.get("components") or [],
+        }
+        if channel is not None:
+            data["guild_id"] = str(channel.guild_id)
+        if posted.nonce is not None:
+            data["nonce"] = posted.nonce
+        if posted.webhook_id is not None:
+            data["webhook_id"] = str(posted.webhook_id)
+        return data
+
+    def _role(self, role_id: int, name: str, guild_id: int, position: int = 0) -> dict[str, Any]:
+        return {
+            "id": str(role_id),
+            "name": name,
+            "color": 0,
+            "hoist": False,
+            "position": position,
+            "permissions": str(MEMBER),
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+            "icon": None,
+            "unicode_emoji": None,
+            "_guild": guild_id,
+        }
+
+    def _ready(self, shard: tuple[int, int]) -> dict[str, Any]:
+        return {
+            "v": 10,
+            "user": self.bot_json(),
+            "guilds": [{"id": str(g), "unavailable": True} for g in self._guild_ids_of(shard)],
+            "session_id": f"session-{shard[0]}",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(self.application_id), "flags": 0},
+            "shard": list(shard),
+        }
+
+    def _guild_ids_of(self, shard: tuple[int, int]) -> list[int]:
+        return [g for g in self.guild_ids if (g >> 22) % shard[1] == shard[0]]
+
+    def _guilds_of(self, shard: tuple[int, int]) -> list[dict[str, Any]]:
+        return [self.guild_json(guild_id) for guild_id in self._guild_ids_of(shard)]
+
+    def guild_json(self, guild_id: int) -> dict[str, Any]:
+        channels = [c for c in self.channels.values() if c.guild_id == guild_id]
+        roles = [{k: v for k, v in r.items() if k != "_guild"} for r in self.roles.values() if r["_guild"] == guild_id]
+        return {
+            "id": str(guild_id),
+            "name": f"server {guild_id}",
+            "owner_id": "1",
+            "icon": None,
+            "roles": roles,
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "member_count": 2,
+            "channels": [c.json() for c in channels if c.type != PUBLIC_THREAD],
+            "threads": [c.json() for c in channels if c.type == PUBLIC_THREAD],
+            "members": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "large": False,
+            "unavailable": False,
+            "joined_at": _NOW,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "mfa_level": 0,
+            "verification_level": 0,
+            "explicit_content_filter": 0,
+            "default_message_notifications": 0,
+            "system_channel_flags": 0,
+            "nsfw_level": 0,
+            "afk_timeout": 300,
+        }
+
+    def _command_id(self) -> int:
+        for commands in self.commands.values():
+            for command in commands:
+                if command.get("name") == "story":
+                    return int(command["id"])
+        return 0
+
+
+def _option_type(value: object) -> int:
+    if isinstance(value, bool):
+        return BOOLEAN
+    return INTEGER if isinstance(value, int) else STRING
