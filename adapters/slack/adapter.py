@@ -54,7 +54,8 @@ class SlackAdapter:
         self._bot_token = None if self._multi_workspace else secrets.slack_bot_token
         self._client_id = secrets.slack_client_id or ""
         self._store = store
-        self._client = reading_client(self._bot_token, settings.api_url)
+        # No token of its own: bolt gives each request a copy holding the workspace's token.
+        self._client = reading_client(settings.api_url)
         oauth = None
         if self._multi_workspace:
             installations = StoreInstallations(store, clock, self._client_id)
@@ -126,7 +127,7 @@ class SlackAdapter:
 
     async def _check_token(self) -> None:
         try:
-            answer = await self._client.auth_test()
+            answer = await self._client.auth_test(token=self._bot_token)
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else exc
             raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it ({error})") from None

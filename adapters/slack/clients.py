@@ -51,13 +51,13 @@ class ShortRateLimitRetry(AsyncRateLimitErrorRetryHandler):
         return wait is None or wait <= self.max_wait_s
 
 
-def reading_client(token: str | None, base_url: str) -> AsyncWebClient:
+def reading_client(base_url: str) -> AsyncWebClient:
     """The client bolt and our lookups use: reads are safe to repeat."""
     handlers: list[AsyncRetryHandler] = [
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
         ShortRateLimitRetry(max_retry_count=2),
     ]
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, logger=log)
+    return AsyncWebClient(base_url=base_url, retry_handlers=handlers, logger=log)
 
 
 def posting_client(token: str, base_url: str, session: aiohttp.ClientSession | None) -> AsyncWebClient:

@@ -63,7 +63,7 @@ def _single_workspace(client: AsyncWebClient, bot_token: str) -> Callable[[], Aw
     async def authorize() -> AuthorizeResult:
         async with lock:
             if not answer:
-                answer.append(await client.auth_test())
+                answer.append(await client.auth_test(token=bot_token))
         return AuthorizeResult.from_auth_test_response(bot_token=bot_token, auth_test_response=answer[0])
 
     return authorize

@@ -91,10 +91,10 @@ class FakeSlack:
         self.rejected: list[tuple[dict[str, Any], list[str]]] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.response_problems: list[list[str]] = []
-        self.socket = SocketModeServer()
         self._scripts: dict[tuple[str, str], list[Scripted]] = {}
         self._last_ts = 0.0
         self._changed = asyncio.Event()
+        self.socket = SocketModeServer(self._changed.set)
         self._runner: web.AppRunner | None = None
         self.port = 0
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 
 class SocketModeServer:
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[], None]) -> None:
+        self._on_change = on_change
         self.acks: list[dict[str, Any]] = []
         self.connected = asyncio.Event()
         self._sockets: list[web.WebSocketResponse] = []
@@ -29,9 +31,11 @@ class SocketModeServer:
             {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}, "debug_info": {}}
         )
         self.connected.set()
+        self._on_change()
         async for message in socket:
             if message.type == WSMsgType.TEXT:
                 self.acks.append(json.loads(message.data))
+                self._on_change()
         if socket in self._sockets:
             self._sockets.remove(socket)
         return socket

@@ -103,6 +103,7 @@ class Bot:
     adapter: SlackAdapter
     runtime: Runtime
     session: aiohttp.ClientSession
+    mode: str = "http"
     _replies: int = 0
 
     @property
@@ -111,41 +112,54 @@ class Bot:
         return f"http://127.0.0.1:{port}/slack/events"
 
     def command_body(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL, name: str = "r") -> str:
-        return urlencode(
-            {
-                "token": "legacy-verification-token",
-                "team_id": TEAM,
-                "team_domain": "test",
-                "channel_id": channel,
-                "channel_name": "news",
-                "user_id": user,
-                "user_name": user.lower(),
-                "command": "/story",
-                "text": text,
-                "api_app_id": "A1",
-                "response_url": self.fake.response_url(name),
-                "trigger_id": "1.2.3",
-            }
-        )
+        return urlencode(self.command_fields(text, user=user, channel=channel, name=name))
+
+    def command_fields(self, text: str, *, user: str, channel: str, name: str) -> dict[str, str]:
+        return {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "team_domain": "test",
+            "channel_id": channel,
+            "channel_name": "news",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/story",
+            "text": text,
+            "api_app_id": "A1",
+            "response_url": self.fake.response_url(name),
+            "trigger_id": "1.2.3",
+        }
 
     async def post(
-        self, body: str, *, timestamp: str | None = None, secret: str = SIGNING_SECRET, form: bool = True
+        self,
+        body: str,
+        *,
+        timestamp: str | None = None,
+        secret: str = SIGNING_SECRET,
+        signed: str | None = None,
     ) -> tuple[int, str]:
+        """POST `body` as Slack would, signed (over `signed` instead, to forge a changed body)."""
         stamp = timestamp or str(int(time.time()))
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": sign(body, stamp, secret),
+            "X-Slack-Signature": sign(body if signed is None else signed, stamp, secret),
         }
         async with self.session.post(self.url, data=body.encode(), headers=headers) as response:
             return response.status, await response.text()
 
-    async def command(self, text: str, **who: str) -> dict[str, Any]:
-        """Run a slash command over signed HTTP; the reply that arrives at its response_url."""
+    async def command(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL) -> dict[str, Any]:
+        """Run a slash command (signed HTTP, or an envelope over the Socket Mode WebSocket); the reply that
+        arrives at its response_url."""
         self._replies += 1
         name = f"r{self._replies}"
-        status, _ = await self.post(self.command_body(text, name=name, **who))
-        assert status == 200
+        if self.mode == "http":
+            status, _ = await self.post(self.command_body(text, user=user, channel=channel, name=name))
+            assert status == 200
+        else:
+            fields = self.command_fields(text, user=user, channel=channel, name=name)
+            envelope = await self.fake.socket.send("slash_commands", fields)
+            await self.fake.wait_for(lambda: self.fake.socket.ack_for(envelope) is not None)
         return await self.reply(name)
 
     async def reply(self, name: str) -> dict[str, Any]:
@@ -204,7 +218,9 @@ async def start_bot(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[StartBot]:
         )
         runtime = Runtime(settings, clock=clock, adapters=[adapter], jobs=no_poll_jobs)
         await runtime.start()
-        bot = Bot(fake, adapter, runtime, aiohttp.ClientSession())
+        if mode == "socket":
+            await fake.socket.connected.wait()
+        bot = Bot(fake, adapter, runtime, aiohttp.ClientSession(), mode)
         running.append(bot)
         return bot
 
