@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import CommandHandler
 from adapters.slack.clients import posting_client, reading_client
+from adapters.slack.errors import error_code
 from adapters.slack.installations import StoreInstallations, oauth_settings
 from adapters.slack.limits import SLACK_CAPABILITIES
 from adapters.slack.listeners import register
@@ -84,6 +85,7 @@ class SlackAdapter:
             run=self._run_command,
             managers=self._managers,
             capabilities=capabilities,
+            multi_workspace=self._multi_workspace,
         )
 
     @property
@@ -129,8 +131,7 @@ class SlackAdapter:
         try:
             answer = await self._client.auth_test(token=self._bot_token)
         except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else exc
-            raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it ({error})") from None
+            raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it ({error_code(exc)})") from None
         log.info(
             "slack: bot %s in workspace %s (%s)",
             answer.get("user_id"),

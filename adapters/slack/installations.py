@@ -31,7 +31,15 @@ from bot.store.slack_installations import (
 log = logging.getLogger("storywatch.adapters.slack.installations")
 
 # The bot scopes an install asks for: the same list as seeds/slack-manifest.yaml (a test compares them).
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "users:read", "channels:read", "groups:read")
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "users:read",
+    "channels:read",
+    "groups:read",
+    "im:read",
+)
 STATE_LIFETIME_S = 300
 
 

@@ -31,9 +31,16 @@ RunCommand = Callable[[CommandRequest], Awaitable[Message]]
 
 
 def register(
-    app: AsyncApp, *, command: str, run: RunCommand, managers: ChannelManagers, capabilities: Capabilities
+    app: AsyncApp,
+    *,
+    command: str,
+    run: RunCommand,
+    managers: ChannelManagers,
+    capabilities: Capabilities,
+    multi_workspace: bool,
 ) -> None:
-    """Route the slash command and our button clicks to `run` (the core's on_command)."""
+    """Route the slash command and our button clicks to `run` (the core's on_command), and answer the
+    app events the manifest subscribes to."""
 
     async def on_slash_command(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -65,7 +72,21 @@ def register(
         # A link button opens its URL in the browser; Slack still tells us, and wants an answer.
         await ack()
 
+    async def on_removed(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        log.warning(
+            "slack: the app was uninstalled or its tokens revoked in workspace %s; deliveries there will "
+            "pause until it is installed again",
+            workspace_of(body),
+        )
+
     app.command(command)(on_slash_command)
+    if multi_workspace:
+        # bolt's own: forget the workspace's installation in our store.
+        app.enable_token_revocation_listeners()
+    else:
+        app.event("app_uninstalled")(on_removed)
+        app.event("tokens_revoked")(on_removed)
     app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(on_button)
     app.action(re.compile("^" + re.escape(LINK_PREFIX)))(on_link)
 

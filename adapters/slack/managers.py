@@ -19,6 +19,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from adapters.slack.errors import error_code
+
 log = logging.getLogger("storywatch.adapters.slack")
 
 CACHE_S = 300.0
@@ -72,7 +74,7 @@ async def _lookup(call: Awaitable[AsyncSlackResponse], field: str) -> tuple[Mapp
     try:
         response = await call
     except SlackApiError as exc:
-        log.info("slack lookup refused: %s", exc.response.get("error") if exc.response is not None else exc)
+        log.info("slack lookup refused: %s", error_code(exc))
         return None, True
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("slack lookup failed: %s: %s", type(exc).__name__, exc)

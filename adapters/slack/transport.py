@@ -18,8 +18,12 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.errors import error_code
+from bot.config import ConfigError
 
 log = logging.getLogger("storywatch.adapters.slack")
 
@@ -79,7 +83,12 @@ class SocketModeTransport:
         handler = AsyncSocketModeHandler(self._app, app_token=self._app_token, logger=log)
         # Ask for the WebSocket URL ourselves: a bad app token then fails start() with Slack's error,
         # where slack_sdk's connect() would log it and retry for ever.
-        opened = await self._app.client.apps_connections_open(app_token=self._app_token)
+        try:
+            opened = await self._app.client.apps_connections_open(app_token=self._app_token)
+        except SlackApiError as exc:
+            raise ConfigError(
+                f"SLACK_APP_TOKEN: Slack refused it ({error_code(exc)}); it needs connections:write"
+            ) from None
         handler.client.wss_uri = str(opened["url"])
         self._handler = handler
         await asyncio.wait_for(handler.connect_async(), CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
