@@ -54,7 +54,14 @@ class StoryCommands(app_commands.Group):
     topic = app_commands.Group(name="topic", description="Add or remove a topic the bot watches")
 
     def __init__(self, context: CommandContext) -> None:
-        super().__init__(name="story", description="Follow news stories in this channel", guild_only=True)
+        super().__init__(
+            name="story",
+            description="Follow news stories in this channel",
+            # Subscriptions belong to server channels: not offered in DMs, not installable by a user.
+            guild_only=True,
+            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        )
         self.context = context
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:

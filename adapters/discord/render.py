@@ -76,7 +76,8 @@ def _embed(section: Section) -> discord.Embed:
         embed.url = section.links[0].url
     inline = len(section.links) > 1 and all(len(link.label) <= _INLINE_LABEL for link in section.links)
     for link in section.links:
-        name = truncate(link.label or link.url, FIELD_NAME_LIMIT, discord_len)
+        # Discord refuses a blank field name: the address stands in for a missing label.
+        name = truncate(link.label.strip() or link.url, FIELD_NAME_LIMIT, discord_len)
         embed.add_field(name=escape(name), value=link.url, inline=inline)
     if section.context:
         embed.set_footer(text=plain(section.context))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -43,6 +44,8 @@ APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE = 2, 3, 4
 SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN = 1, 2, 3, 4, 5
 EPHEMERAL = 1 << 6
 _NOW = datetime(2026, 5, 1, tzinfo=UTC).isoformat()
+# Discord's markdown shows a backslash-escaped punctuation character as the character alone.
+_ESCAPED = re.compile(r"\\([^\w\s])")
 
 
 @dataclass
@@ -114,12 +117,12 @@ class Reply:
 
     @property
     def text(self) -> str:
-        """Content and embed texts together: what a person reads."""
+        """Content and embed texts together as a person reads them (Discord shows `\\<` as `<`)."""
         parts = [str(self.payload.get("content") or "")]
         for embed in self.payload.get("embeds") or []:
-            parts += [str(embed.get(key) or "") for key in ("title", "description")]
             parts.append(str((embed.get("author") or {}).get("name") or ""))
-        return "\n".join(part for part in parts if part)
+            parts += [str(embed.get(key) or "") for key in ("title", "description")]
+        return _ESCAPED.sub(r"\1", "\n".join(part for part in parts if part))
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,14 @@ class FakeDiscord:
     def add_role(self, name: str, *, guild_id: int | None = None) -> int:
         role_id = self.ids.next()
         self.roles[role_id] = self._role(role_id, name, guild_id or self.guild_id, position=len(self.roles))
+        return role_id
+
+    async def create_role(self, name: str, *, guild_id: int | None = None) -> int:
+        """A role made while the bot is connected: it hears of it with GUILD_ROLE_CREATE."""
+        guild_id = guild_id or self.guild_id
+        role_id = self.add_role(name, guild_id=guild_id)
+        role = {k: v for k, v in self.roles[role_id].items() if k != "_guild"}
+        await self.gateway.session_for(guild_id).dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild_id), "role": role})
         return role_id
 
     def delete_channel(self, channel_id: int) -> None:
