@@ -3,6 +3,7 @@ seed news, and the fake Slack on loopback. `slack_http` and `slack_socket` start
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -45,6 +46,14 @@ async def fake() -> AsyncIterator[FakeSlack]:
     slack.channels = {CHANNEL: {"creator": CREATOR, "is_channel": True}, "C2": {"creator": CREATOR}}
     yield slack
     await slack.stop()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A SQLite store of its own, for tests that drive the adapter without a Runtime."""
+    opened = await open_store(f"sqlite:///{tmp_path / 'slack.sqlite'}")
+    yield opened
+    await opened.close()
 
 
 def slack_settings(tmp_path: Path, fake: FakeSlack, *, mode: str = "http", **slack: Any) -> Settings:
@@ -93,6 +102,15 @@ async def no_poll_jobs(context: JobContext, hooks: JobHooks) -> RunningJobs:
 
     hooks.request_digest = digest_now
     return jobs
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    """Until `check()` holds: for state another task (the deliver job) changes in the store."""
+    for _ in range(int(seconds / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still not true after {seconds} s")
 
 
 @dataclass
@@ -166,11 +184,11 @@ class Bot:
         await self.fake.wait_for(lambda: any(n == name for n, _ in self.fake.responses))
         return next(payload for n, payload in self.fake.responses if n == name)
 
-    async def click(
+    def click_payload(
         self, action: dict[str, Any], *, user: str = MEMBER, name: str = "click"
-    ) -> tuple[int, str]:
-        """A signed block_actions POST, as Slack sends for a button click in channel C1."""
-        payload = {
+    ) -> dict[str, Any]:
+        """A block_actions payload, as Slack sends for a button click on a message in channel C1."""
+        return {
             "type": "block_actions",
             "team": {"id": TEAM, "domain": "test"},
             "user": {"id": user, "username": user.lower(), "team_id": TEAM},
@@ -183,7 +201,15 @@ class Bot:
             "response_url": self.fake.response_url(name),
             "actions": [{**action, "block_id": "b1", "type": "button", "action_ts": "2.0"}],
         }
-        return await self.post(urlencode({"payload": json.dumps(payload)}))
+
+    def click_body(self, action: dict[str, Any], *, user: str = MEMBER, name: str = "click") -> str:
+        return urlencode({"payload": json.dumps(self.click_payload(action, user=user, name=name))})
+
+    async def click(
+        self, action: dict[str, Any], *, user: str = MEMBER, name: str = "click"
+    ) -> tuple[int, str]:
+        """A signed block_actions POST."""
+        return await self.post(self.click_body(action, user=user, name=name))
 
 
 StartBot = Callable[..., Awaitable[Bot]]

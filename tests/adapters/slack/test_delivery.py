@@ -18,7 +18,7 @@ from bot.messages import DeliveryError, Receipt, build_alert, build_digest
 from bot.messages.serial import message_to_json
 from bot.messages.views import DevelopmentView
 from bot.models import Destination, Link, Message, Platform, Section
-from bot.store import Store, open_store
+from bot.store import Store
 from bot.store.outbox import NewMessage, count_messages, enqueue_messages
 from jobs.delivery import Deliverer
 from tests.adapters.slack.conftest import (
@@ -38,13 +38,6 @@ HERE = Destination(Platform.SLACK, TEAM, CHANNEL)
 
 async def _no_commands(request: object) -> Message:
     raise AssertionError("no command expected")
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store(f"sqlite:///{tmp_path / 'slack.sqlite'}")
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture
