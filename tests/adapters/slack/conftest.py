@@ -155,11 +155,12 @@ class Bot:
         timestamp: str | None = None,
         secret: str = SIGNING_SECRET,
         signed: str | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
     ) -> tuple[int, str]:
         """POST `body` as Slack would, signed (over `signed` instead, to forge a changed body)."""
         stamp = timestamp or str(int(time.time()))
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": sign(body if signed is None else signed, stamp, secret),
         }
