@@ -77,25 +77,7 @@ class StoreInstallations(AsyncInstallationStore):
 
     async def async_save_bot(self, bot: Bot) -> None:
         # A bot alone (bolt saves one after a token refresh) is stored as an installation by the bot user.
-        await self.async_save(
-            Installation(
-                app_id=bot.app_id,
-                enterprise_id=bot.enterprise_id,
-                enterprise_name=bot.enterprise_name,
-                team_id=bot.team_id,
-                team_name=bot.team_name,
-                bot_token=bot.bot_token,
-                bot_id=bot.bot_id,
-                bot_user_id=bot.bot_user_id,
-                bot_scopes=bot.bot_scopes,
-                bot_refresh_token=bot.bot_refresh_token,
-                bot_token_expires_at=bot.bot_token_expires_at,
-                user_id=bot.bot_user_id,
-                is_enterprise_install=bot.is_enterprise_install,
-                installed_at=bot.installed_at,
-                custom_values=bot.custom_values,
-            )
-        )
+        await self.async_save(Installation(user_id=bot.bot_user_id, **bot.to_dict_for_copying()))
 
     async def async_find_installation(
         self,

@@ -78,6 +78,11 @@ async def test_installations_are_kept_per_workspace_and_installer(any_store: Sto
     assert await bot_token_for_workspace(any_store, CLIENT_ID, "T7") == "xoxb-org"
     assert await bot_token_for_workspace(any_store, CLIENT_ID, "T1") == "xoxb-c"
 
+    # bolt saves a bot alone after refreshing its token: that is the workspace's newest token then.
+    clock.advance(60)
+    await installations.async_save_bot(_installation("T1", "U1", "xoxb-refreshed").to_bot())
+    assert await bot_token_for_workspace(any_store, CLIENT_ID, "T1") == "xoxb-refreshed"
+
     await installations.async_delete_all(enterprise_id=None, team_id="T1")
     assert await installations.async_find_bot(enterprise_id=None, team_id="T1") is None
     assert await bot_token_for_workspace(any_store, CLIENT_ID, "T1") == "xoxb-org"
