@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import CommandHandler
 from adapters.slack.clients import posting_client, reading_client
-from adapters.slack.errors import error_code
+from adapters.slack.errors import error_code, is_token_error
 from adapters.slack.installations import StoreInstallations, oauth_settings
 from adapters.slack.limits import SLACK_CAPABILITIES
 from adapters.slack.listeners import register
@@ -26,7 +26,7 @@ from adapters.slack.transport import HttpTransport, SocketModeTransport, Transpo
 from bot.clock import Clock
 from bot.commands import CommandRequest
 from bot.config import ConfigError, Secrets, SlackSettings
-from bot.messages import Capabilities, Receipt
+from bot.messages import Capabilities, DeliveryError, Receipt
 from bot.models import Destination, Message, Platform
 from bot.store.db import Store
 from bot.store.slack_installations import bot_token_for_workspace
@@ -120,6 +120,13 @@ class SlackAdapter:
         self._posting.clear()
 
     async def send(self, destination: Destination, message: Message) -> Receipt:
+        try:
+            return await self._poster.post(destination, message)
+        except DeliveryError as exc:
+            if not is_token_error(exc) or self._tokens.pop(destination.workspace, None) is None:
+                raise
+        # The workspace's cached token is dead, perhaps replaced by a reinstall: look it up once more
+        # (Slack posted nothing, so trying again is safe).
         return await self._poster.post(destination, message)
 
     async def _run_command(self, request: CommandRequest) -> Message:

@@ -15,17 +15,17 @@ from slack_sdk.errors import SlackApiError
 from bot.messages import DeliveryError
 
 _REINSTALL = "the app's token no longer works; reinstall the app or set a new SLACK_BOT_TOKEN"
+# The errors that mean the token itself is dead (not the channel).
+TOKEN_ERRORS = frozenset(
+    {"account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired", "org_login_required"}
+)
 _GONE = {
     "channel_not_found": "channel_not_found: the channel is gone, or is private and the app is not in it",
     "is_archived": "is_archived: the channel is archived; unarchive it and subscribe again",
 }
 _FORBIDDEN = {
     "not_in_channel": "not_in_channel: add the app to the channel (/invite @app), then subscribe again",
-    "account_inactive": f"account_inactive: {_REINSTALL}",
-    "invalid_auth": f"invalid_auth: {_REINSTALL}",
-    "not_authed": f"not_authed: {_REINSTALL}",
-    "token_revoked": f"token_revoked: {_REINSTALL}",
-    "token_expired": f"token_expired: {_REINSTALL}",
+    **{code: f"{code}: {_REINSTALL}" for code in TOKEN_ERRORS},
     "no_permission": "no_permission: the app may not post in this channel",
     "restricted_action": "restricted_action: a workspace setting stops the app from posting here",
     "restricted_action_read_only_channel": "restricted_action_read_only_channel: only admins may post here",
@@ -35,7 +35,6 @@ _FORBIDDEN = {
     "no threads; subscribe with 'unthreaded'",
     "ekm_access_denied": "ekm_access_denied: the workspace's key management denies access",
     "team_access_not_granted": "team_access_not_granted: the app is not installed in this workspace",
-    "org_login_required": f"org_login_required: {_REINSTALL}",
     "access_denied": "access_denied: the app may not post in this channel",
 }
 _INVALID = frozenset(
@@ -101,6 +100,11 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
     if code in _INVALID:
         return DeliveryError("invalid", code)
     return DeliveryError("retry", f"unexpected Slack error: {code}")
+
+
+def is_token_error(error: DeliveryError) -> bool:
+    """Whether Slack refused the token rather than the channel (the reason starts with the code)."""
+    return error.kind == "forbidden" and error.reason.partition(":")[0] in TOKEN_ERRORS
 
 
 def network_error(exc: BaseException) -> DeliveryError:

@@ -80,7 +80,6 @@ class SocketModeTransport:
         self._handler: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:
-        handler = AsyncSocketModeHandler(self._app, app_token=self._app_token, logger=log)
         # Ask for the WebSocket URL ourselves: a bad app token then fails start() with Slack's error,
         # where slack_sdk's connect() would log it and retry for ever.
         try:
@@ -89,6 +88,7 @@ class SocketModeTransport:
             raise ConfigError(
                 f"SLACK_APP_TOKEN: Slack refused it ({error_code(exc)}); it needs connections:write"
             ) from None
+        handler = AsyncSocketModeHandler(self._app, app_token=self._app_token, logger=log)
         handler.client.wss_uri = str(opened["url"])
         self._handler = handler
         await asyncio.wait_for(handler.connect_async(), CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]

@@ -111,7 +111,8 @@ async def _install(bot: Bot, code: str) -> None:
 async def test_a_workspace_installs_then_its_commands_and_alerts_use_its_token(start_bot: StartBot) -> None:
     bot = await start_bot(secret_changes=OAUTH)
     fake = bot.fake
-    fake.tokens["xoxb-T2"] = Workspace("T2", team="Two", bot_user_id="UBOT2", bot_id="BBOT2")
+    fake_workspace = Workspace("T2", team="Two", bot_user_id="UBOT2", bot_id="BBOT2")
+    fake.tokens["xoxb-T2"] = fake_workspace
     fake.oauth_codes["code-2"] = {
         "ok": True,
         "app_id": "A1",
@@ -141,6 +142,15 @@ async def test_a_workspace_installs_then_its_commands_and_alerts_use_its_token(s
     with pytest.raises(DeliveryError) as refused:
         await bot.adapter.send(Destination(Platform.SLACK, "T3", "C1"), message)
     assert refused.value.kind == "forbidden" and "not installed in workspace T3" in refused.value.reason
+
+    # A reinstall replaces the token; the old one, still cached, is refused once and the new one used.
+    del fake.tokens["xoxb-T2"]
+    fake.tokens["xoxb-T2-new"] = fake_workspace
+    fake.oauth_codes["code-3"] = {**fake.oauth_codes["code-2"], "access_token": "xoxb-T2-new"}
+    await _install(bot, "code-3")
+    await bot.adapter.send(Destination(Platform.SLACK, "T2", "C1"), message)
+    assert [c.token for c in fake.calls_of("chat.postMessage")][-2:] == ["xoxb-T2", "xoxb-T2-new"]
+    assert fake.posts[-1].token == "xoxb-T2-new"
 
     # Uninstalling forgets the installation.
     event = {
