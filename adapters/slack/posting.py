@@ -2,8 +2,9 @@
 
 Threads: a part sent with `Destination.thread` is a reply there (also shown in the channel when a
 story subscription asks for `broadcast`, for the first part only); any other part starts a thread of
-its own, its ts returned as the thread later parts and story alerts reply in. A reply whose parent
-message was deleted is posted in the channel instead, starting a new thread.
+its own, its ts returned as the thread later parts and story alerts reply in. When a story's thread
+was deleted its alert is refused as `gone` (delivery then starts a new thread); a continuation whose
+parent was deleted is posted in the channel instead.
 
 At most once: Slack's chat.postMessage has no idempotency key, so every part carries its key in
 Slack message metadata. A part Slack accepted is remembered, so the deliver job re-sending it (its
@@ -79,6 +80,9 @@ class Poster:
         except SlackApiError as exc:
             if destination.thread is None or error_code(exc) not in THREAD_GONE:
                 raise
+            if message.metadata.get("thread") == "story" and _first_part(key):
+                # The deliver job forgets the story's thread and sends the alert again to start a new one.
+                raise DeliveryError("gone", f"{error_code(exc)}: the story's thread was deleted") from exc
             log.warning(
                 "slack thread %s in %s is gone (%s); posting in the channel instead",
                 destination.thread,

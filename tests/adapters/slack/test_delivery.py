@@ -11,15 +11,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
 from adapters.slack import SlackAdapter
 from bot.clock import SystemClock
 from bot.messages import DeliveryError, Receipt, build_alert, build_digest
+from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.messages.views import DevelopmentView
-from bot.models import Destination, Link, Message, Platform, Section
+from bot.models import Destination, Link, Message, Platform, Section, Subscription, Topic
 from bot.store import Store
 from bot.store.outbox import NewMessage, count_messages, enqueue_messages
+from bot.store.schema import stories
+from bot.store.topics import upsert_topic
 from jobs.delivery import Deliverer
 from tests.adapters.slack.conftest import (
     CHANNEL,
@@ -34,6 +38,7 @@ from tests.fakes.slack import FakeSlack, Post, Scripted
 from tests.fakes.slack_blocks import plain_texts
 
 HERE = Destination(Platform.SLACK, TEAM, CHANNEL)
+HERE_KEY = f"alert:{HERE.key}"
 
 
 async def _no_commands(request: object) -> Message:
@@ -135,9 +140,16 @@ async def test_story_threads(fake: FakeSlack, adapter: SlackAdapter) -> None:
     assert fake.posts[-1].reply_broadcast is False
 
 
-async def test_a_reply_to_a_deleted_thread_starts_a_new_one(fake: FakeSlack, adapter: SlackAdapter) -> None:
+async def test_a_deleted_thread(fake: FakeSlack, adapter: SlackAdapter) -> None:
     gone = Destination(Platform.SLACK, TEAM, CHANNEL, "1000.000001")
-    receipt = await adapter.send(gone, part("later", "a2#0", thread="story", story_id="7", broadcast="1"))
+    story = {"thread": "story", "story_id": "7", "broadcast": "1"}
+    # A story alert: refused as gone, so that delivery forgets the thread and starts a new one.
+    with pytest.raises(DeliveryError) as refused:
+        await adapter.send(gone, part("later", "a2#0", **story))
+    assert refused.value.kind == "gone" and refused.value.reason.startswith("thread_not_found")
+    assert fake.posts == []
+    # The continuation of a message whose parent was deleted: posted in the channel, nothing lost.
+    receipt = await adapter.send(gone, part("later 2/2", "a2#1", **story))
     [post] = fake.posts
     assert post.thread_ts is None and not post.reply_broadcast
     assert receipt == Receipt(post.ts, post.ts)
@@ -197,10 +209,11 @@ def _view(n: int, *, headline: str | None = None, story_title: str | None = None
 
 async def _deliver(store: Store, adapter: SlackAdapter, rows: list[NewMessage]) -> None:
     clock = SystemClock()
+    target = (await count_messages(store)).get("sent", 0) + len(rows)
     await enqueue_messages(store, rows, now=clock.now())
     deliverer = Deliverer(store, {Platform.SLACK: adapter}, clock, owner="test:1", settings=FAST_DELIVERY)
     async with asyncio.timeout(60):
-        while (await count_messages(store)).get("sent", 0) < len(rows):
+        while (await count_messages(store)).get("sent", 0) < target:
             report = await deliverer.drain()
             assert report.dead == 0 and not report.paused
 
@@ -308,3 +321,34 @@ async def test_429_and_5xx_storms_every_alert_once_in_order(
     for channel in channels:
         keys = [p.key for p in fake.channel_posts(channel)]
         assert keys == [f"{row.idempotency_key}#0" for row in rows if row.destination.channel == channel]
+
+
+async def test_story_threads_through_the_deliverer(
+    fake: FakeSlack, adapter: SlackAdapter, store: Store
+) -> None:
+    """A threaded, broadcast subscription: the story's first alert starts its thread, later ones reply
+    there (also in the channel), and when the thread's parent is deleted the next alert starts anew."""
+    await upsert_topic(store, Topic("korea", "Korea", "korea"), now=NOW)
+    async with store.write() as conn:
+        await conn.execute(
+            insert(stories).values(
+                id=7, topic_id="korea", title="Talks", first_seen=NOW, last_seen=NOW, key_terms=[]
+            )
+        )
+    subscription = Subscription(HERE, "korea", threaded=True, broadcast=True)
+
+    def alert(n: int) -> NewMessage:
+        message = Message(text=f"alert {n}", title=f"Alert {n}", sections=(Section(text=f"body {n}"),))
+        return _row(n, routed(message, subscription, story_id=7, story_title="Talks"))
+
+    for n in (1, 2):
+        await _deliver(store, adapter, [alert(n)])
+    first, second = fake.posts
+    assert first.thread_ts is None and (second.thread_ts, second.reply_broadcast) == (first.ts, True)
+    # Someone deletes the story's first message, and with it the thread.
+    fake.posts.remove(first)
+    for n in (3, 4):
+        await _deliver(store, adapter, [alert(n)])
+    third, fourth = fake.posts[-2:]
+    assert (third.key, third.thread_ts) == (f"{HERE_KEY}:3#0", None)
+    assert (fourth.thread_ts, fourth.reply_broadcast) == (third.ts, True)
