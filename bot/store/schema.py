@@ -291,6 +291,7 @@ def include_object(_obj: object, name: str | None, _type: str, _reflected: bool,
     """Alembic `include_object` hook: compare everything except the raw-DDL objects above."""
     return name not in RAW_DDL_OBJECT_NAMES
 
+
 # Slack workspaces that installed the app through OAuth (multi-workspace mode), one row per installer;
 # `data` is slack_sdk's Installation as JSON. Ids absent in Slack's payload are stored as ''.
 slack_installations = Table(

@@ -39,7 +39,9 @@ def upgrade() -> None:
             name="uq_slack_installations_client_id_enterprise_id_team_id_user_id",
         ),
     )
-    op.create_index("ix_slack_installations_client_id_team_id", "slack_installations", ["client_id", "team_id"])
+    op.create_index(
+        "ix_slack_installations_client_id_team_id", "slack_installations", ["client_id", "team_id"]
+    )
 
 
 def downgrade() -> None:
