@@ -53,6 +53,12 @@ class WordLlamaEmbedder:
         self._words: dict[str, list[int]] = {}
 
     def _ids(self, texts: list[str]) -> list[list[int]]:
+        if len(texts) == 1 and self._by_word:
+            # The engine's usual call: one text whose words are all known.
+            try:
+                return [list(chain.from_iterable(map(self._words.__getitem__, texts[0].split(" "))))]
+            except KeyError:
+                pass
         # Runs of spaces have tokens of their own ('▁▁'): such rare texts go to the tokenizer whole.
         whole = [
             i for i, t in enumerate(texts) if not self._by_word or "  " in t or t[:1] == " " or t[-1:] == " "
@@ -87,6 +93,13 @@ class WordLlamaEmbedder:
         if not texts:
             return []
         ids = self._ids(texts)
+        if len(texts) == 1:
+            # One text (the engine embeds on demand): its rows are few enough to stay in cache.
+            if not ids[0]:
+                return [np.zeros(self.dim, dtype=np.float32)]
+            vec = self._matrix[ids[0]].sum(axis=0)
+            norm = float(np.sqrt(vec @ vec))
+            return [vec / norm if norm > 0.0 else vec]
         lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
         flat = np.fromiter((t for i in ids for t in i), dtype=np.int64, count=int(lengths.sum()))
         # One gather and one segmented sum for the whole batch: per-text numpy calls cost more than the sums.

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.models import Article, Topic
 from bot.stories.clusters import (
+    DORMANT_STORY_TERMS,
     MAX_DEVELOPMENT_TERMS,
     MAX_MEMBERS,
     MAX_STORY_TERMS,
     DevelopmentState,
-    RecentIndex,
     StoryState,
 )
 from bot.stories.embedding import Embedder
 from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment, TopicAssignment
+from bot.stories.index import DenseRows, TermIndex
 from bot.stories.novelty import what_is_new
-from bot.stories.similarity import blend
+from bot.stories.similarity import mix
 from bot.stories.text import lead
 from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, dot, weigh
@@ -28,6 +30,11 @@ _COPY_CANDIDATES = 2
 # An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
 _NEAR_TOPICS = 3
 _NEAR_TERMS = 10
+# Merge records kept for the snapshot: only recent merges can still matter to a reader.
+_MAX_MERGES = 4096
+_NO_TERMS: frozenset[str] = frozenset()
+# What is left of a dot product once the only shared terms are taken out (rounding aside).
+_SHARED_NOTHING = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,8 @@ class EngineConfig:
     # Share of the model's similarity in the blend, and the model cosine that counts as unrelated.
     dense_weight: float = 0.3
     dense_floor: float = 0.2
+    # A story idle this long is summarised by its heaviest terms (it stays linkable for years).
+    story_dormant_h: float = 720.0
 
 
 # Without the model, similarities run lower (no dense share), so the cut-offs sit lower too.
@@ -71,6 +80,8 @@ class StoryEngine:
     """Online clustering of a topic's articles into developments and stories.
 
     Not thread-safe and synchronous on purpose: the async layer calls it through asyncio.to_thread.
+    Only recent developments are held (and indexed): a development idle past the window is dropped,
+    so the cost of an article does not grow with the length of history.
     """
 
     def __init__(
@@ -87,15 +98,25 @@ class StoryEngine:
         self.stories: dict[int, StoryState] = {}
         self.next_development_id = 1
         self.next_story_id = 1
-        self._dev_index: dict[str, RecentIndex] = {}
-        self._story_index: dict[str, RecentIndex] = {}
         self.merged_into: dict[int, int] = {}
-        # The current article's model vector, for the topic matcher's look at the developments.
-        self.pending_embedding: Any = None
-        # Active developments of every topic in one index: which topics an article without keywords is near.
-        self._all_devs = RecentIndex((self.config.window_h + 1.0) * 3600.0)
-        # The current article's ranking per topic: topic matching and assignment share it.
-        self._ranked: dict[str, tuple[SparseVector, list[tuple[float, int]]]] = {}
+        # Active developments per topic, and of every topic in one index (which topics is an article near?),
+        # with their model vectors and expiry times.
+        self._topic_devs: dict[str, TermIndex] = {}
+        self._devs = TermIndex()
+        self._dev_rows = DenseRows()
+        self._dev_expiry: list[tuple[float, int]] = []
+        # Stories per topic; they are never dropped, only summarised once dormant.
+        self._story_index: dict[str, TermIndex] = {}
+        self._story_rows = DenseRows()
+        self._dormant: list[tuple[float, int]] = []
+        # The current article: its vectors, and what topic matching and assignment both need of it.
+        self._vec: SparseVector = {}
+        self._article: Article | None = None
+        self._embedding: Any = None
+        self._dev_dots: dict[str, dict[int, float]] = {}
+        self._story_dots: dict[str, dict[int, float]] = {}
+        self._ranked: dict[tuple[str, frozenset[str]], list[tuple[float, int]]] = {}
+        self._story_sims: dict[tuple[str, frozenset[str]], dict[int, float]] = {}
         # What changed since the store last looked: persist.py writes these rows and clears the sets.
         self.dirty_developments: dict[int, DevelopmentState] = {}
         self.dirty_stories: dict[int, StoryState] = {}
@@ -111,37 +132,49 @@ class StoryEngine:
     def adopt_development(self, dev: DevelopmentState) -> None:
         """Take back a development from a snapshot, indexing it again."""
         self.developments[dev.id] = dev
-        index = self._dev_index.setdefault(dev.topic_id, RecentIndex(self.config.window_h * 3600.0))
-        index.add(dev.id, dev.centroid.terms, dev.last_seen)
-        self._all_devs.add(dev.id, dev.centroid.terms, dev.last_seen)
+        self._index_terms(dev, dev.centroid.terms)
+        if dev.embedding is not None:
+            self._dev_rows.set(dev.id, dev.embedding)
+        heapq.heappush(self._dev_expiry, (dev.last_seen, dev.id))
 
     def adopt_story(self, story: StoryState) -> None:
         self.stories[story.id] = story
-        self._story_index.setdefault(story.topic_id, RecentIndex(None)).add(
-            story.id, story.centroid.terms, story.last_seen
-        )
+        self._story_index.setdefault(story.topic_id, TermIndex()).add(story.id, story.centroid.terms)
+        if story.embedding is not None:
+            self._story_rows.set(story.id, story.embedding)
+        heapq.heappush(self._dormant, (story.last_seen, story.id))
 
     def process_batch(self, articles: Sequence[Article]) -> list[Decision]:
-        """Decide a batch in order; the model embeds the whole batch at once, which is much faster."""
-        embeddings: list[Any] = [None] * len(articles)
-        if self.embedder is not None and articles:
-            embeddings = self.embedder.embed([embedding_text(a) for a in articles])
-        return [self.process(a, e) for a, e in zip(articles, embeddings, strict=True)]
+        """Decide a batch in order, each article before the next is looked at."""
+        return [self.process(a) for a in articles]
+
+    def article_embedding(self) -> Any:
+        """The current article's model vector, made the first time something asks for it.
+
+        Most articles match no topic and never need one: embedding on demand skips them.
+        """
+        if self._embedding is None and self.embedder is not None and self._article is not None:
+            self._embedding = self.embedder.embed([embedding_text(self._article)])[0]
+        return self._embedding
 
     def process(self, article: Article, embedding: Any = None) -> Decision:
         now = article.published.timestamp()
         text = ArticleText.of(article.title, article.text)
         self.vocab.observe(text.terms(), text.title + text.body)
         vec, salience = weigh(text, self.vocab)
-        if embedding is None and self.embedder is not None:
-            embedding = self.embedder.embed([embedding_text(article)])[0]
-        self.pending_embedding = embedding
+        self._expire(now)
+        self._vec = vec
+        self._article = article
+        self._embedding = embedding
+        self._dev_dots.clear()
+        self._story_dots.clear()
         self._ranked.clear()
-        for dev_id in self._all_devs.expire(now):
-            self.developments.pop(dev_id, None)
+        self._story_sims.clear()
         topic_ids = self.matcher.match(article, text, vec, self) if self.matcher.topics else [IMPLICIT_TOPIC]
         assignments: list[TopicAssignment] = []
         events: list[Event] = []
+        if topic_ids:
+            embedding = self.article_embedding()
         for topic_id in topic_ids:
             assignment, event = self._assign(topic_id, article, text, vec, salience, embedding, now)
             assignments.append(assignment)
@@ -150,39 +183,100 @@ class StoryEngine:
             self.matcher.learn(topic_id, vec, embedding)
         return Decision(article.id, article.item_key, tuple(assignments), tuple(events))
 
-    def rank_developments(
-        self, topic_id: str, vec: SparseVector, now: float, embedding: Any = None
-    ) -> list[tuple[float, int]]:
-        """Active developments of a topic that share a term with the article, best first, time-decayed."""
-        index = self._dev_index.get(topic_id)
+    def _expire(self, now: float) -> None:
+        """Drop developments idle past the window; summarise stories idle past their dormancy."""
+        heap = self._dev_expiry
+        limit = now - self.config.window_h * 3600.0
+        while heap and heap[0][0] < limit:
+            when, dev_id = heapq.heappop(heap)
+            dev = self.developments.get(dev_id)
+            if dev is None or dev.last_seen != when:
+                continue
+            self._unindex_terms(dev, dev.centroid.terms)
+            self._dev_rows.remove(dev_id)
+            del self.developments[dev_id]
+        heap = self._dormant
+        limit = now - self.config.story_dormant_h * 3600.0
+        while heap and heap[0][0] < limit:
+            when, story_id = heapq.heappop(heap)
+            story = self.stories[story_id]
+            if story.last_seen == when:
+                dropped = story.centroid.prune(DORMANT_STORY_TERMS)
+                self._story_index[story.topic_id].remove(story_id, dropped)
+
+    def _index_terms(self, dev: DevelopmentState, vec: SparseVector) -> None:
+        """Add a vector to a development's weights in both indexes (its centroid takes it separately)."""
+        index = self._topic_devs.get(dev.topic_id)
         if index is None:
-            return []
-        for dev_id in index.expire(now):
-            self.developments.pop(dev_id, None)
-        cached = self._ranked.get(topic_id)
-        if cached is not None and cached[0] is vec:
-            return cached[1]
-        ranked = self._rank(index, topic_id, vec, now, embedding)
-        self._ranked[topic_id] = (vec, ranked)
+            index = self._topic_devs[dev.topic_id] = TermIndex()
+        index.add(dev.id, vec)
+        self._devs.add(dev.id, vec)
+
+    def _unindex_terms(self, dev: DevelopmentState, terms: Iterable[str]) -> None:
+        self._topic_devs[dev.topic_id].remove(dev.id, terms)
+        self._devs.remove(dev.id, terms)
+
+    def near_topics(self) -> set[str]:
+        """Topics of the few active developments sharing the most weight with the article's heaviest terms."""
+        vec = self._vec
+        heavy = sorted(vec, key=vec.__getitem__, reverse=True)[:_NEAR_TERMS]
+        partial = self._devs.dots({term: vec[term] for term in heavy})
+        closest = sorted(partial.items(), key=lambda kv: (-kv[1], kv[0]))[:_NEAR_TOPICS]
+        devs = self.developments
+        # A few shared words are not nearness: the lexical cosine alone must already say something.
+        threshold = self.config.join_threshold
+        return {
+            devs[dev_id].topic_id for dev_id, _ in closest if devs[dev_id].centroid.cosine(vec) >= threshold
+        }
+
+    def rank_developments(
+        self, topic_id: str, now: float, without: frozenset[str] = _NO_TERMS
+    ) -> list[tuple[float, int]]:
+        """Active developments of a topic that share a term with the current article, best first.
+
+        `without`: terms left out of the article (a topic keyword must be backed by the other words).
+        """
+        key = (topic_id, without)
+        ranked = self._ranked.get(key)
+        if ranked is None:
+            ranked = self._ranked[key] = self._rank(topic_id, now, without)
         return ranked
 
-    def _rank(
-        self, index: RecentIndex, topic_id: str, vec: SparseVector, now: float, embedding: Any
-    ) -> list[tuple[float, int]]:
+    def _rank(self, topic_id: str, now: float, without: frozenset[str]) -> list[tuple[float, int]]:
         cfg = self.config
+        vec = self._vec
         decay = -math.log(2.0) / (cfg.half_life_h * 3600.0)
         burst = -1.0 / (max(cfg.burst_h, 1e-9) * 3600.0)
-        stories = self.story_similarities(topic_id, vec, embedding)
+        span = cfg.max_span_h * 3600.0
+        stories = self.story_similarities(topic_id, without)
         best_story = max(stories.values(), default=0.0)
-        scored: list[tuple[float, int]] = []
-        for dev_id in index.candidates(vec):
-            dev = self.developments[dev_id]
-            if now - dev.first_seen > cfg.max_span_h * 3600.0:
+        removed = [(t, vec[t]) for t in without if t in vec]
+        devs = self.developments
+        dots = self._dev_dots.get(topic_id)
+        if dots is None:
+            index = self._topic_devs.get(topic_id)
+            dots = self._dev_dots[topic_id] = {} if index is None else index.dots(vec)
+        candidates: list[DevelopmentState] = []
+        lexical: list[float] = []
+        for dev_id, value in dots.items():
+            dev = devs[dev_id]
+            if now - dev.first_seen > span:
                 continue
+            if removed:
+                terms = dev.centroid.terms
+                for term, weight in removed:
+                    value -= weight * terms.get(term, 0.0)
+                if value <= _SHARED_NOTHING:
+                    continue
+            candidates.append(dev)
+            lexical.append(value / math.sqrt(dev.centroid.norm2))
+        ids = [d.id for d in candidates]
+        dense = self._dev_rows.cosines(ids, self.article_embedding() if ids else None)
+        scored: list[tuple[float, int]] = []
+        for dev, similarity, model in zip(candidates, lexical, dense, strict=True):
+            if model is not None:
+                similarity = mix(similarity, model, cfg)
             gap = max(0.0, now - dev.last_seen)
-            similarity = dev.centroid.cosine(vec)
-            if embedding is not None and dev.embedding is not None:
-                similarity = blend(similarity, embedding, dev.embedding, cfg)
             score = similarity * math.exp(decay * gap)
             own_story = stories.get(dev.story_id, 0.0)
             # While a story is in the middle of a development, what fits the story fits that development.
@@ -190,40 +284,47 @@ class StoryEngine:
             # An article that plainly belongs to another story does not join this story's development.
             if best_story > 0.0:
                 score *= min(1.0, own_story / best_story) ** cfg.story_consistency
-            scored.append((score, dev_id))
+            scored.append((score, dev.id))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         # Copies are checked against the members of the closest few only: a copy is close to its centroid too.
         for rank, (score, dev_id) in enumerate(scored[:_COPY_CANDIDATES]):
             if score < cfg.join_threshold / 2:
                 break
-            members = self.developments[dev_id].members
-            if any(dot(vec, m) >= cfg.near_duplicate for m in members):
+            if any(dot(vec, m) >= cfg.near_duplicate for m in devs[dev_id].members):
                 scored[rank] = (max(score, 1.0), dev_id)
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return scored
 
-    def near_topics(self, vec: SparseVector) -> set[str]:
-        """Topics of the active developments that share the most heavy terms with the article."""
-        topics: set[str] = set()
-        for dev_id in self._all_devs.candidates(vec, _NEAR_TERMS)[:_NEAR_TOPICS]:
-            dev = self.developments.get(dev_id)
-            # A few shared words are not nearness: the lexical cosine alone must already say something.
-            if dev is not None and dev.centroid.cosine(vec) >= self.config.join_threshold:
-                topics.add(dev.topic_id)
-        return topics
-
-    def story_similarities(self, topic_id: str, vec: SparseVector, embedding: Any) -> dict[int, float]:
-        """Similarity of the article to each story of the topic that shares a term with it."""
+    def story_similarities(self, topic_id: str, without: frozenset[str] = _NO_TERMS) -> dict[int, float]:
+        """Similarity of the current article to each story of the topic that shares a term with it."""
+        key = (topic_id, without)
+        cached = self._story_sims.get(key)
+        if cached is not None:
+            return cached
         index = self._story_index.get(topic_id)
         if index is None:
             return {}
-        out: dict[int, float] = {}
-        for story_id in index.candidates(vec):
+        dots = self._story_dots.get(topic_id)
+        if dots is None:
+            dots = self._story_dots[topic_id] = index.dots(self._vec)
+        vec = self._vec
+        removed = [(t, vec[t]) for t in without if t in vec]
+        lexical: dict[int, float] = {}
+        for story_id, value in dots.items():
             story = self.stories[story_id]
-            score = story.centroid.cosine(vec)
-            if embedding is not None and story.embedding is not None:
-                score = blend(score, embedding, story.embedding, self.config)
-            out[story_id] = score
+            if removed:
+                for term, weight in removed:
+                    value -= weight * story.centroid.terms.get(term, 0.0)
+                if value <= _SHARED_NOTHING:
+                    continue
+            lexical[story_id] = value / math.sqrt(story.centroid.norm2)
+        ids = list(lexical)
+        dense = self._story_rows.cosines(ids, self.article_embedding() if ids else None)
+        out: dict[int, float] = {}
+        for story_id, model in zip(ids, dense, strict=True):
+            similarity = lexical[story_id]
+            out[story_id] = similarity if model is None else mix(similarity, model, self.config)
+        self._story_sims[key] = out
         return out
 
     def _merge_neighbours(self, dev: DevelopmentState, ranked: list[tuple[float, int]]) -> DevelopmentState:
@@ -233,7 +334,7 @@ class StoryEngine:
             if score < cfg.join_threshold:
                 break
             other = self.developments.get(other_id)
-            if other is None or (False):
+            if other is None:
                 continue
             if cosine(dev.centroid.terms, other.centroid.terms) < cfg.merge_threshold:
                 continue
@@ -243,23 +344,26 @@ class StoryEngine:
         return dev
 
     def _absorb(self, keep: DevelopmentState, gone: DevelopmentState) -> None:
+        self._unindex_terms(gone, gone.centroid.terms)
+        self._dev_rows.remove(gone.id)
         keep.centroid.add(gone.centroid.terms)
+        self._index_terms(keep, gone.centroid.terms)
         if gone.embedding is not None:
             keep.embedding = gone.embedding if keep.embedding is None else keep.embedding + gone.embedding
+            self._dev_rows.set(keep.id, keep.embedding)
         keep.members = (gone.members + keep.members)[-MAX_MEMBERS:]
         keep.sources |= gone.sources
         keep.article_count += gone.article_count
         keep.first_seen = min(keep.first_seen, gone.first_seen)
-        keep.last_seen = max(keep.last_seen, gone.last_seen)
+        if gone.last_seen > keep.last_seen:
+            keep.last_seen = gone.last_seen
+            heapq.heappush(self._dev_expiry, (keep.last_seen, keep.id))
         for term, weight in gone.salience.items():
             keep.salience[term] = keep.salience.get(term, 0.0) + weight
-        index = self._dev_index[keep.topic_id]
-        index.remove_terms(gone.id, set(gone.centroid.terms))
-        index.add(keep.id, keep.centroid.terms, keep.last_seen)
-        self._all_devs.remove_terms(gone.id, set(gone.centroid.terms))
-        self._all_devs.add(keep.id, keep.centroid.terms, keep.last_seen)
         del self.developments[gone.id]
         self.merged_into[gone.id] = keep.id
+        if len(self.merged_into) > _MAX_MERGES:
+            del self.merged_into[next(iter(self.merged_into))]
         self.dirty_developments[keep.id] = keep
 
     def _assign(
@@ -273,7 +377,7 @@ class StoryEngine:
         now: float,
     ) -> tuple[TopicAssignment, Event | None]:
         cfg = self.config
-        ranked = self.rank_developments(topic_id, vec, now, embedding)
+        ranked = self.rank_developments(topic_id, now)
         score, dev_id = ranked[0] if ranked else (0.0, None)
         source = article.source_name or str(article.source_id)
         if dev_id is not None and score >= cfg.join_threshold:
@@ -296,7 +400,7 @@ class StoryEngine:
                 article.id,
             )
             return assignment, event if grew else None
-        story, story_is_new = self._story_for(topic_id, article, vec, embedding, now)
+        story, story_is_new = self._story_for(topic_id, article, now)
         dev = DevelopmentState(
             id=self.next_development_id,
             topic_id=topic_id,
@@ -315,12 +419,7 @@ class StoryEngine:
             for t in text.title + text.body
             if t.stem in salience
         }
-        dev.what_is_new = what_is_new(dev.salience, dev.words, story.seen_terms, self.vocab)
-        for term, weight in vec.items():
-            story.seen_terms[term] = story.seen_terms.get(term, 0.0) + weight
-        if len(story.seen_terms) > 2 * MAX_STORY_TERMS:
-            keep = sorted(story.seen_terms.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_STORY_TERMS]
-            story.seen_terms = dict(keep)
+        dev.what_is_new = what_is_new(dev.salience, dev.words, story.centroid.terms, self.vocab)
         story.development_count += 1
         self._grow_story(story, vec, embedding, now)
         assignment = TopicAssignment(topic_id, dev.id, story.id, True, story_is_new, score)
@@ -338,48 +437,45 @@ class StoryEngine:
         now: float,
     ) -> None:
         dev.centroid.add(vec)
+        self._index_terms(dev, vec)
         if embedding is not None:
             dev.embedding = embedding if dev.embedding is None else dev.embedding + embedding
+            self._dev_rows.set(dev.id, dev.embedding)
         dev.members.append(vec)
         if len(dev.members) > MAX_MEMBERS:
             dev.members.pop(0)
         dev.sources.add(source)
         dev.article_count += 1
-        dev.last_seen = max(dev.last_seen, now)
+        if now >= dev.last_seen:
+            dev.last_seen = now
+            heapq.heappush(self._dev_expiry, (now, dev.id))
         self.dirty_developments[dev.id] = dev
         for term, weight in salience.items():
             dev.salience[term] = dev.salience.get(term, 0.0) + weight
-        index = self._dev_index.setdefault(dev.topic_id, RecentIndex(self.config.window_h * 3600.0))
-        index.add(dev.id, vec, dev.last_seen)
-        self._all_devs.add(dev.id, vec, dev.last_seen)
         if len(dev.centroid.terms) > 2 * MAX_DEVELOPMENT_TERMS:
             # A big development is summarised by its heaviest terms, so memory stays bounded.
-            dropped = set(dev.centroid.terms)
-            dev.centroid.prune(MAX_DEVELOPMENT_TERMS)
-            dropped -= set(dev.centroid.terms)
-            index.remove_terms(dev.id, dropped)
-            self._all_devs.remove_terms(dev.id, dropped)
+            self._unindex_terms(dev, dev.centroid.prune(MAX_DEVELOPMENT_TERMS))
             top = sorted(dev.salience.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_DEVELOPMENT_TERMS]
             dev.salience = dict(top)
 
     def _grow_story(self, story: StoryState, vec: SparseVector, embedding: Any, now: float) -> None:
+        index = self._story_index[story.topic_id]
         story.centroid.add(vec)
+        index.add(story.id, vec)
         if embedding is not None:
             story.embedding = embedding if story.embedding is None else story.embedding + embedding
-        story.last_seen = max(story.last_seen, now)
+            self._story_rows.set(story.id, story.embedding)
+        if now >= story.last_seen:
+            story.last_seen = now
+            heapq.heappush(self._dormant, (now, story.id))
         self.dirty_stories[story.id] = story
-        self._story_index[story.topic_id].add(story.id, vec, now)
         if len(story.centroid.terms) > 2 * MAX_STORY_TERMS:
-            dropped = set(story.centroid.terms)
-            story.centroid.prune(MAX_STORY_TERMS)
-            self._story_index[story.topic_id].remove_terms(story.id, dropped - set(story.centroid.terms))
+            index.remove(story.id, story.centroid.prune(MAX_STORY_TERMS))
 
-    def _story_for(
-        self, topic_id: str, article: Article, vec: SparseVector, embedding: Any, now: float
-    ) -> tuple[StoryState, bool]:
-        self._story_index.setdefault(topic_id, RecentIndex(None))
+    def _story_for(self, topic_id: str, article: Article, now: float) -> tuple[StoryState, bool]:
+        self._story_index.setdefault(topic_id, TermIndex())
         best, best_id = 0.0, None
-        for story_id, score in sorted(self.story_similarities(topic_id, vec, embedding).items()):
+        for story_id, score in sorted(self.story_similarities(topic_id).items()):
             if score > best:
                 best, best_id = score, story_id
         if best_id is not None and best >= self.config.story_threshold:

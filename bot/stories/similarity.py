@@ -16,6 +16,10 @@ class BlendSettings(Protocol):
 def blend(lexical: float, embedding: Any, centroid: Any, cfg: BlendSettings) -> float:
     """Mix in the model's cosine, rescaled so that its floor (unrelated texts) maps to zero."""
     norm = float(centroid @ centroid) ** 0.5
-    dense = float(embedding @ centroid) / norm if norm > 0 else 0.0
+    return mix(lexical, float(embedding @ centroid) / norm if norm > 0 else 0.0, cfg)
+
+
+def mix(lexical: float, dense: float, cfg: BlendSettings) -> float:
+    """The same blend, from a model cosine already computed."""
     dense = max(0.0, (dense - cfg.dense_floor) / (1.0 - cfg.dense_floor))
     return (1.0 - cfg.dense_weight) * lexical + cfg.dense_weight * dense

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Article, Topic
-from bot.stories.clusters import Centroid
+from bot.stories.index import Centroid
 from bot.stories.query import Hit, Node, QueryText, parse_query
 from bot.stories.similarity import blend
 from bot.stories.text import STOPWORDS, tokenize
@@ -116,7 +116,7 @@ class TopicMatcher:
         by_seed = self._by_seed
         for term in vec.keys() & by_seed.keys():
             seeded |= by_seed[term]
-        near = engine.near_topics(vec)
+        near = engine.near_topics()
         chosen: list[str] = []
         order = self._order
         for tid in sorted((keyword_topics | near | seeded) & order.keys(), key=order.__getitem__):
@@ -147,11 +147,12 @@ class TopicMatcher:
         if not hits and not near:
             # No development of this topic is near: only a strong likeness to the topic itself admits it.
             return self.profile_similarity(state, vec, engine) >= th.none_profile
+        own: frozenset[str] = frozenset()
         if hits:
             # Backing for an ambiguous keyword must come from the article's other words, not the keyword.
-            own = {stem for h in hits for stem in h.leaf.stems}
+            own = frozenset(stem for h in hits for stem in h.leaf.stems)
             vec = {t: w for t, w in vec.items() if t not in own}
-        ranked = engine.rank_developments(state.topic.id, vec, now, engine.pending_embedding)
+        ranked = engine.rank_developments(state.topic.id, now, own)
         development = ranked[0][0] if ranked else 0.0
         if development >= (engine.config.join_threshold if hits else th.none_development):
             return True
@@ -161,7 +162,7 @@ class TopicMatcher:
     def profile_similarity(self, state: TopicState, vec: SparseVector, engine: StoryEngine) -> float:
         seed = sum(w * state.seed.get(t, 0.0) for t, w in vec.items())
         lexical = max(seed, state.profile.cosine(vec))
-        embedding = engine.pending_embedding
+        embedding = engine.article_embedding()
         if embedding is None or engine.embedder is None:
             return lexical
         if state.dense is None:
