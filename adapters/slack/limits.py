@@ -39,9 +39,11 @@ SLACK_CAPABILITIES = Capabilities(
     max_button_label=MAX_BUTTON_LABEL,
     threads=True,
     buttons=True,
-    # chat.postMessage: about one message a second per channel; a workspace-wide limit besides
-    # (unpublished, "several hundred a minute"): 5 a second stays under it.
+    # chat.postMessage: about one message a second per channel, and a workspace-wide limit besides
+    # (unpublished, "several hundred a minute"): 5 a second a workspace stays under it. The global rate
+    # only bounds what one process sends to all its workspaces together.
     per_channel_rate=1.0,
-    global_rate=5.0,
+    workspace_rate=5.0,
+    global_rate=50.0,
     measure=escaped_len,
 )

@@ -35,7 +35,7 @@ TEAM = "T1"
 CHANNEL = "C1"
 ADMIN, CREATOR, MEMBER = "UADMIN", "UCREATOR", "UMEMBER"
 # Slack's block limits and pacing shape, but fast enough for tests (the real rate is 1/s a channel).
-FAST_CAPS = replace(SLACK_CAPABILITIES, per_channel_rate=50.0, global_rate=500.0)
+FAST_CAPS = replace(SLACK_CAPABILITIES, per_channel_rate=50.0, workspace_rate=500.0, global_rate=500.0)
 FAST_DELIVERY = DeliverySettings(backoff_base_s=0.05, idle_check_s=0.05, linger_s=2.0, record_every_s=0.01)
 
 

@@ -31,7 +31,9 @@ async def test_the_runtime_builds_the_slack_adapter_when_enabled(
     settings = slack_settings(tmp_path, fake, mode="socket")
     [adapter] = build_adapters(AdapterContext(settings, secrets(), store, SystemClock()))
     assert isinstance(adapter, SlackAdapter) and adapter.platform.value == "slack"
-    assert adapter.capabilities.max_sections * 3 + 2 <= 50, "a section is at most three blocks"
+    caps = adapter.capabilities
+    assert caps.max_sections * 3 + 2 <= 50, "a section is at most three blocks"
+    assert (caps.per_channel_rate, caps.workspace_rate) == (1.0, 5.0)
 
 
 @pytest.mark.parametrize(
