@@ -2,9 +2,9 @@
 
 Each claimed message is split by its adapter's Capabilities; continuations go to the first part's
 thread. Every part carries a client message id (`metadata["idempotency_key"]`, the row's key plus the
-part's index) which an adapter hands to the platform (Discord `nonce` with `enforce_nonce`, Slack
-`client_msg_id`), so a part re-sent after a crash between "accepted" and "recorded" is recognised by
-the platform instead of posted twice. Progress is recorded per part, in batches, so a retry resumes
+part's index) which an adapter uses to keep a re-sent part from posting twice: Discord dedupes on it
+as `nonce` with `enforce_nonce`; Slack has no such key, so the Slack adapter carries it in message
+metadata and looks for it after a doubtful failure (adapters/slack/posting.py). Progress is recorded per part, in batches, so a retry resumes
 where it stopped.
 
 Shape, for a thousand channels at a message a second each: claims lease thousands of rows at once;
