@@ -72,5 +72,6 @@ class ChatAdapter(Protocol):
         story's thread, and the Receipt's `thread_id` names it for the story's later alerts; `broadcast`
         and `via` = "webhook" ask for the platform's "also send to channel" and webhook posting.
         `metadata["idempotency_key"]` is the part's client id: pass it where the platform dedupes on one.
+        `metadata["unsettled"]` = "1": an earlier worker may have posted this part before it died.
         """
         ...

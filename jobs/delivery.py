@@ -4,8 +4,9 @@ Each claimed message is split by its adapter's Capabilities; continuations go to
 thread. Every part carries a client message id (`metadata["idempotency_key"]`, the row's key plus the
 part's index) which an adapter uses to keep a re-sent part from posting twice: Discord dedupes on it
 as `nonce` with `enforce_nonce`; Slack has no such key, so the Slack adapter carries it in message
-metadata and looks for it after a doubtful failure (adapters/slack/posting.py). Progress is recorded per part, in batches, so a retry resumes
-where it stopped.
+metadata and looks for it after a doubtful failure or when a part is `unsettled` (a worker died
+holding it; adapters/slack/posting.py). Progress is recorded per part, in batches, so a retry
+resumes where it stopped.
 
 Shape, for a thousand channels at a message a second each: claims lease thousands of rows at once;
 a Pacer (one heap, one timer) hands each channel to a bounded pool of senders when its rate allows;
@@ -352,7 +353,9 @@ class Deliverer:
             story_thread = await find_story_thread(self.store, row.destination, story_id)
             if story_thread is not None:
                 destination = replace(destination, thread=story_thread)
-        part = _with_client_id(cursor.parts[index], f"{row.idempotency_key}#{index}")
+        part = _with_client_id(
+            cursor.parts[index], f"{row.idempotency_key}#{index}", row.unsettled and index == row.parts_sent
+        )
         wait = self.limits.platform_wait(destination.platform, caps, self._now(), destination.workspace)
         if wait > 0:
             await self.clock.sleep(wait)
@@ -415,6 +418,10 @@ class Deliverer:
         return parts
 
 
-def _with_client_id(part: Message, client_id: str) -> Message:
+def _with_client_id(part: Message, client_id: str, unsettled: bool = False) -> Message:
     metadata = {**part.metadata, "idempotency_key": client_id}
+    if unsettled:
+        # An earlier worker may have posted this part and died before recording it: an adapter whose
+        # platform has no idempotency key of its own (Slack) looks for it before posting again.
+        metadata["unsettled"] = "1"
     return Message(part.text, part.title, part.sections, part.buttons, part.ephemeral, metadata)

@@ -9,7 +9,8 @@ parent was deleted is posted in the channel instead.
 At most once: Slack's chat.postMessage has no idempotency key, so every part carries its key in
 Slack message metadata. A part Slack accepted is remembered, so the deliver job re-sending it (its
 record was lost) gets the same receipt; and after a doubtful failure (a 5xx, a dropped connection:
-Slack may have posted) the next attempt first looks for the key in the channel's latest messages.
+Slack may have posted), or when delivery marks a part `unsettled` (a worker died holding it), the
+next attempt first looks for the key in the channel's latest messages.
 That look needs the channels:history / groups:history scopes; without them the part is posted again.
 """
 
@@ -37,6 +38,8 @@ METADATA_EVENT = "storywatch_part"
 _REMEMBERED = 20_000
 # How far before the doubtful attempt the look-up starts, and how many messages it reads.
 _LOOKBACK_S = 10.0
+# For a part an earlier process may have posted: its lease and retries fit well inside this.
+_UNSETTLED_LOOKBACK_S = 6 * 3600.0
 _LOOKUP_LIMIT = 100
 
 ClientFor = Callable[[str], Awaitable[AsyncWebClient]]
@@ -55,8 +58,12 @@ class Poster:
         if key is not None and key in self._accepted:
             return self._accepted[key]
         client = await self._client_for(destination.workspace)
-        if key is not None and key in self._doubtful:
-            found = await self._find_posted(client, destination, key, self._doubtful[key])
+        since = self._doubtful.get(key) if key is not None else None
+        if since is None and key is not None and message.metadata.get("unsettled") == "1":
+            # Another process's attempt may have posted it (delivery says so after a lost lease).
+            since = time.time() - _UNSETTLED_LOOKBACK_S
+        if key is not None and since is not None:
+            found = await self._find_posted(client, destination, key, since)
             if found is not None:
                 log.info("slack part %s was posted before its answer was lost; not posting again", key)
                 return self._accept(key, found)

@@ -40,6 +40,9 @@ class ClaimedMessage:
     parts_sent: int = 0
     thread_id: str | None = None
     receipt: str | None = None
+    # Its last lease ran out with nothing recorded (the worker died or stalled): the part after
+    # `parts_sent` may have reached the platform even so.
+    unsettled: bool = False
 
 
 _UPDATE_CHUNK = 5_000
@@ -109,7 +112,7 @@ async def claim_in_order(
         ),
     )
     candidates = (
-        select(outbox.c.id, outbox.c.platform, outbox.c.workspace, outbox.c.channel)
+        select(outbox.c.id, outbox.c.platform, outbox.c.workspace, outbox.c.channel, outbox.c.lease_owner)
         .select_from(joined)
         .where(
             outbox.c.status == "pending",
@@ -128,12 +131,16 @@ async def claim_in_order(
             candidates = candidates.with_for_update(skip_locked=True, of=outbox)
         taken: dict[ChannelKey, int] = dict(held or {})
         chosen: list[int] = []
-        for message_id, platform, workspace, channel_id in await conn.execute(candidates):
+        # Every settled outcome clears the lease owner: one still set on an expired lease was abandoned.
+        unsettled: set[int] = set()
+        for message_id, platform, workspace, channel_id, lease_owner in await conn.execute(candidates):
             channel = (platform, workspace, channel_id)
             count = taken.get(channel, 0)
             if count < caps.get(platform, per_channel):
                 taken[channel] = count + 1
                 chosen.append(message_id)
+                if lease_owner is not None:
+                    unsettled.add(message_id)
                 if len(chosen) >= limit:
                     break
         claimed: list[ClaimedMessage] = []
@@ -170,6 +177,7 @@ async def claim_in_order(
                         parts_sent,
                         thread_id,
                         receipt,
+                        message_id in unsettled,
                     )
                 )
     claimed.sort(key=lambda m: m.id)

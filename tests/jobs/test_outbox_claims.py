@@ -40,3 +40,16 @@ async def test_claims_in_channel_order(store: Store) -> None:
     assert [m.id for m in after_retry] == [1, 3, 5, 7]
     assert [m.attempts for m in after_retry] == [2, 1, 1, 1]
     assert await count_messages(store) == {"pending": 6, "sent": 2}
+
+
+async def test_a_lease_that_ran_out_unsettled_is_marked_so(store: Store) -> None:
+    await queue_messages(store, channels=1, per_channel=3, now=NOW)
+    held = await claim_in_order(store, now=NOW, owner="a", lease_s=60, limit=10, per_channel=9)
+    assert [m.unsettled for m in held] == [False, False, False]
+    # Worker a settles message 1 (a retry), gives back message 3, and dies holding message 2.
+    await mark_failed(store, 1, now=NOW, error="429", retry_at=NOW)
+    await release_messages(store, [3], owner="a")
+    later = await claim_in_order(
+        store, now=NOW + timedelta(seconds=61), owner="b", lease_s=60, limit=10, per_channel=9
+    )
+    assert {m.id: m.unsettled for m in later} == {1: False, 2: True, 3: False}

@@ -180,6 +180,26 @@ async def test_after_a_doubtful_5xx_the_channel_is_checked_before_posting_again(
     assert [p.key for p in fake.posts] == ["k#0", "k2#0"]
 
 
+async def test_a_part_left_unsettled_by_a_dead_worker_is_looked_for_before_posting(
+    tmp_path: Path, fake: FakeSlack, adapter: SlackAdapter, store: Store
+) -> None:
+    # The first process posted k#0 and died before recording it; this one knows nothing of it.
+    first = await adapter.send(HERE, part("hello", "k#0"))
+    settings = slack_settings(tmp_path, fake)
+    fresh = SlackAdapter(settings.slack, secrets(), store, SystemClock(), capabilities=FAST_CAPS, http_port=0)
+    await fresh.start(_no_commands)
+    try:
+        again = await fresh.send(HERE, part("hello", "k#0", unsettled="1"))
+        assert again == first and len(fake.posts) == 1
+        # Without the hint (a first attempt), no look-up is spent and the part is posted.
+        lookups = len(fake.calls_of("conversations.history"))
+        await fresh.send(HERE, part("next", "k2#0"))
+        assert len(fake.calls_of("conversations.history")) == lookups == 1
+        assert [p.key for p in fake.posts] == ["k#0", "k2#0"]
+    finally:
+        await fresh.stop()
+
+
 async def test_without_history_scope_a_doubtful_part_is_posted_again(
     fake: FakeSlack, adapter: SlackAdapter
 ) -> None:
