@@ -64,10 +64,8 @@ class WordLlamaEmbedder:
             i for i, t in enumerate(texts) if not self._by_word or "  " in t or t[:1] == " " or t[-1:] == " "
         ]
         out: list[list[int]] = [[] for _ in texts]
-        if whole:
-            encodings = self._tokenizer.encode_batch([texts[i] for i in whole], add_special_tokens=False)
-            for i, encoding in zip(whole, encodings, strict=True):
-                out[i] = encoding.ids
+        for i in whole:
+            out[i] = self._tokenizer.encode(texts[i], add_special_tokens=False).ids
         if len(whole) == len(texts):
             return out
         whole_set = set(whole)
@@ -78,10 +76,10 @@ class WordLlamaEmbedder:
             if len(words) + len(missing) > _MAX_WORDS:
                 words.clear()
                 missing = list(set(chain.from_iterable(split)))
-            for word, encoding in zip(
-                missing, self._tokenizer.encode_batch(missing, add_special_tokens=False), strict=True
-            ):
-                words[word] = encoding.ids
+            # One word at a time: encode_batch wakes a thread pool, which costs more than a few words do.
+            encode = self._tokenizer.encode
+            for word in missing:
+                words[word] = encode(word, add_special_tokens=False).ids
         lookup = words.__getitem__
         for i, parts in enumerate(split):
             if parts:

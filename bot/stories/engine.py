@@ -19,12 +19,12 @@ from bot.stories.clusters import (
 )
 from bot.stories.embedding import Embedder
 from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment, TopicAssignment
-from bot.stories.index import DenseRows, TermIndex
+from bot.stories.index import DenseRows, TermIndex, lightest
 from bot.stories.novelty import what_is_new
 from bot.stories.similarity import mix
 from bot.stories.text import lead
 from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
-from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, dot, weigh
+from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, is_copy
 
 _COPY_CANDIDATES = 2
 # An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
@@ -160,8 +160,7 @@ class StoryEngine:
     def process(self, article: Article, embedding: Any = None) -> Decision:
         now = article.published.timestamp()
         text = ArticleText.of(article.title, article.text)
-        self.vocab.observe(text.terms(), text.title + text.body)
-        vec, salience = weigh(text, self.vocab)
+        vec, salience = self.vocab.observe(text)
         self._expire(now)
         self._vec = vec
         self._article = article
@@ -223,10 +222,12 @@ class StoryEngine:
         partial = self._devs.dots({term: vec[term] for term in heavy})
         closest = sorted(partial.items(), key=lambda kv: (-kv[1], kv[0]))[:_NEAR_TOPICS]
         devs = self.developments
-        # A few shared words are not nearness: the lexical cosine alone must already say something.
+        # A few shared words are not nearness: the heavy terms alone must already make a cosine.
         threshold = self.config.join_threshold
         return {
-            devs[dev_id].topic_id for dev_id, _ in closest if devs[dev_id].centroid.cosine(vec) >= threshold
+            devs[dev_id].topic_id
+            for dev_id, value in closest
+            if value >= threshold * math.sqrt(devs[dev_id].centroid.norm2)
         }
 
     def rank_developments(
@@ -290,7 +291,7 @@ class StoryEngine:
         for rank, (score, dev_id) in enumerate(scored[:_COPY_CANDIDATES]):
             if score < cfg.join_threshold / 2:
                 break
-            if any(dot(vec, m) >= cfg.near_duplicate for m in devs[dev_id].members):
+            if any(is_copy(vec, m, cfg.near_duplicate) for m in devs[dev_id].members):
                 scored[rank] = (max(score, 1.0), dev_id)
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return scored
@@ -455,8 +456,8 @@ class StoryEngine:
         if len(dev.centroid.terms) > 2 * MAX_DEVELOPMENT_TERMS:
             # A big development is summarised by its heaviest terms, so memory stays bounded.
             self._unindex_terms(dev, dev.centroid.prune(MAX_DEVELOPMENT_TERMS))
-            top = sorted(dev.salience.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_DEVELOPMENT_TERMS]
-            dev.salience = dict(top)
+            for term in lightest(dev.salience, MAX_DEVELOPMENT_TERMS):
+                del dev.salience[term]
 
     def _grow_story(self, story: StoryState, vec: SparseVector, embedding: Any, now: float) -> None:
         index = self._story_index[story.topic_id]

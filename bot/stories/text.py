@@ -285,6 +285,9 @@ class Token(NamedTuple):
     case_blind: bool
     # Carries meaning: not a stopword, not a single letter (what the engine weighs).
     content: bool = True
+    # Written with a capital first letter; starts with a letter.
+    capital: bool = False
+    alpha: bool = True
 
 
 class _Word(NamedTuple):
@@ -313,8 +316,10 @@ def _analyse(surface: str) -> _Word | None:
         stemmed = stem(folded)
         content = folded not in STOPWORDS and len(stemmed) > 1
         named = number or (acronym and len(surface) <= 6)
-        sighted = Token(surface, folded, stemmed, named or surface[0].isupper(), False, content)
-        blind = Token(surface, folded, stemmed, named, True, content)
+        capital = surface[0].isupper()
+        alpha = folded[0].isalpha()
+        sighted = Token(surface, folded, stemmed, named or capital, False, content, capital, alpha)
+        blind = Token(surface, folded, stemmed, named, True, content, capital, alpha)
         long_alpha = surface[0].isalpha() and len(surface) > 3
         word = _Word(acronym, long_alpha, surface[0].isupper(), sighted, blind)
     if len(_WORDS) >= _MAX_WORDS:

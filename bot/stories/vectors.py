@@ -34,22 +34,54 @@ class Vocabulary:
     def idf(self, term: str) -> float:
         return math.log((self.n_docs + 1.0) / (self.df.get(term, 0) + 0.5))
 
-    def observe(self, terms: set[str], tokens: list[Token]) -> None:
+    def observe(self, text: ArticleText) -> tuple[SparseVector, dict[str, float]]:
+        """Count the article into the frequencies; returns its unit TF-IDF vector and the raw salience of
+        its words (for the 'what is new' line). One pass: each term's frequency is read as it is counted."""
         self.n_docs += 1
         if self.n_docs % _PRUNE_EVERY == 0:
             self.prune()
-        df = self.df
-        get = df.get
-        for term in terms:
-            df[term] = get(term, 0) + 1
         case = self.case
-        for tok in tokens:
-            if tok.case_blind or not tok.folded[0].isalpha():
-                continue
-            counts = case.get(tok.stem)
-            if counts is None:
-                counts = case[tok.stem] = [0, 0]
-            counts[0 if tok.surface[0].isupper() else 1] += 1
+        for tokens in (text.title, text.body):
+            for tok in tokens:
+                if tok.case_blind or not tok.alpha:
+                    continue
+                counts = case.get(tok.stem)
+                if counts is None:
+                    counts = case[tok.stem] = [0, 0]
+                counts[0 if tok.capital else 1] += 1
+        raw: dict[str, float] = {}
+        get = raw.get
+        for tokens, weight in ((text.title, TITLE_WEIGHT), (text.body, TEXT_WEIGHT)):
+            named = weight * (1.0 + ENTITY_BOOST)
+            for tok in tokens:
+                if not tok.content:
+                    continue
+                stem = tok.stem
+                if tok.entity:
+                    boost = named
+                elif tok.case_blind and tok.capital:
+                    # A capital that says nothing by itself: a name if the stream writes the word so.
+                    counts = case.get(stem)
+                    boost = (
+                        named
+                        if counts is not None and counts[0] >= _NAME_EVIDENCE and counts[0] > 2 * counts[1]
+                        else weight
+                    )
+                else:
+                    boost = weight
+                raw[stem] = get(stem, 0.0) + boost
+        for gram in _bigrams(text.title):
+            raw[gram] = get(gram, 0.0) + BIGRAM_WEIGHT
+        df = self.df
+        count = df.get
+        top = self.n_docs + 1.0
+        log = math.log
+        vec: SparseVector = {}
+        for term, w in raw.items():
+            n = count(term, 0) + 1
+            df[term] = n
+            vec[term] = (1.0 + log(w) if w > 1.0 else w) * log(top / (n + 0.5))
+        return normalize(vec), raw
 
     def prune(self) -> None:
         """Forget words seen once: most bigrams and typos, which would otherwise grow without bound."""
@@ -87,36 +119,10 @@ class ArticleText:
             body = body[len(title) :]
         return cls(tokenize(title), tokenize(body))
 
-    def terms(self) -> set[str]:
-        return (
-            {t.stem for t in self.title if t.content}
-            | {t.stem for t in self.body if t.content}
-            | set(_bigrams(self.title))
-        )
-
 
 def _bigrams(tokens: list[Token]) -> list[str]:
     stems = [t.stem for t in tokens if t.content]
     return [f"{a}_{b}" for a, b in itertools.pairwise(stems)]
-
-
-def weigh(text: ArticleText, vocab: Vocabulary) -> tuple[SparseVector, dict[str, float]]:
-    """The article's unit TF-IDF vector, and the raw salience of its words (for the 'what is new' line)."""
-    raw: dict[str, float] = {}
-    get = raw.get
-    is_name = vocab.is_name
-    for tokens, weight in ((text.title, TITLE_WEIGHT), (text.body, TEXT_WEIGHT)):
-        named = weight * (1.0 + ENTITY_BOOST)
-        for tok in tokens:
-            if tok.content:
-                raw[tok.stem] = get(tok.stem, 0.0) + (named if is_name(tok) else weight)
-    for gram in _bigrams(text.title):
-        raw[gram] = get(gram, 0.0) + BIGRAM_WEIGHT
-    df = vocab.df.get
-    top = vocab.n_docs + 1.0
-    log = math.log
-    vec = {term: (1.0 + log(w) if w > 1.0 else w) * log(top / (df(term, 0) + 0.5)) for term, w in raw.items()}
-    return normalize(vec), raw
 
 
 def normalize(vec: SparseVector) -> SparseVector:
@@ -131,6 +137,17 @@ def dot(a: SparseVector, b: SparseVector) -> float:
         a, b = b, a
     get = b.get
     return sum([w * get(t, 0.0) for t, w in a.items()])
+
+
+def is_copy(a: SparseVector, b: SparseVector, threshold: float) -> bool:
+    """dot(a, b) >= threshold for unit vectors, mostly decided by the shared terms' weight alone.
+
+    The dot is at most the norm of a's shared part (Cauchy-Schwarz), so little shared weight rules a copy out.
+    """
+    shared = a.keys() & b.keys()
+    if sum([a[t] * a[t] for t in shared]) < threshold * threshold:
+        return False
+    return sum([a[t] * b[t] for t in shared]) >= threshold
 
 
 def cosine(a: SparseVector, b: SparseVector) -> float:
