@@ -113,7 +113,9 @@ class DiscordAdapter:
         connected = asyncio.ensure_future(client.wait_for("connect"))
         gateway = self._gateway = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         try:
-            await asyncio.wait({gateway, connected}, timeout=self._ready_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {gateway, connected}, timeout=self._ready_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             connected.cancel()
         if gateway.done():

@@ -59,7 +59,9 @@ class StoryCommands(app_commands.Group):
             description="Follow news stories in this channel",
             # Subscriptions belong to server channels: not offered in DMs, not installable by a user.
             guild_only=True,
-            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False),
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            ),
             allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         )
         self.context = context

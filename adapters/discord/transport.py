@@ -7,7 +7,8 @@ client's max_ratelimit_timeout); what it gives up on becomes a DeliveryError for
 
 Story threads (metadata `thread` = "story"): with no thread yet, the part starts one (a public thread
 from the posted message, or a forum post) named `thread_name`, and its Receipt carries the thread id;
-with a thread, the part goes into it, and into a new one if that thread was deleted or locked.
+with a thread, the part goes into it. A story thread that was deleted or locked is "gone": delivery
+forgets it and sends again without a thread, which starts a new one.
 """
 
 from __future__ import annotations
@@ -68,7 +69,12 @@ class Transport:
             except discord.HTTPException as exc:
                 if error_code(exc) not in THREAD_ENDED:
                     raise
-                # The thread was deleted, or archived and locked: carry on without it (a new one for a story).
+                if story:
+                    # Delivery forgets the story's thread and sends again without one: a new thread starts.
+                    raise DeliveryError(
+                        "gone", f"the story's thread was deleted or locked (code {exc.code})"
+                    ) from exc
+                # A continuation whose thread has ended: the channel itself is still there.
                 log.info("discord thread %s of %s has ended (%s)", thread_id, destination.key, exc.code)
         if await self.kind(channel_id) is ChannelKind.POSTS:
             return await self._forum_post(channel_id, message, rendered, webhook)

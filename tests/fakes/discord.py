@@ -17,6 +17,7 @@ discord_gateway; nothing here leaves loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
 import time
@@ -247,7 +248,9 @@ class FakeDiscord:
         guild_id = guild_id or self.guild_id
         role_id = self.add_role(name, guild_id=guild_id)
         role = {k: v for k, v in self.roles[role_id].items() if k != "_guild"}
-        await self.gateway.session_for(guild_id).dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild_id), "role": role})
+        await self.gateway.session_for(guild_id).dispatch(
+            "GUILD_ROLE_CREATE", {"guild_id": str(guild_id), "role": role}
+        )
         return role_id
 
     def delete_channel(self, channel_id: int) -> None:
@@ -350,22 +353,26 @@ class FakeDiscord:
     def replies_to(self, interaction_id: int) -> list[Reply]:
         return [reply for reply in self.replies if reply.interaction_id == interaction_id]
 
-    async def answer_to(self, interaction_id: int, timeout: float = 10.0) -> Reply:
+    async def answer_to(self, interaction_id: int, within_s: float = 10.0) -> Reply:
         """The reply people finally see: the answer itself, or (after a deferral) the edit or followup."""
 
         def final() -> Reply | None:
             for reply in reversed(self.replies_to(interaction_id)):
-                if reply.kind in ("edit", "followup") or (reply.kind == "callback" and reply.type in (4, 7, 8)):
+                if reply.kind in ("edit", "followup") or (
+                    reply.kind == "callback" and reply.type in (4, 7, 8)
+                ):
                     return reply
             return None
 
-        return await self.wait_for(final, timeout)
+        return await self.wait_for(final, within_s)
 
-    async def wait_for(self, found: Callable[[], Any], timeout: float = 10.0) -> Any:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, found: Callable[[], Any], within_s: float = 10.0) -> Any:
+        async with asyncio.timeout(within_s):
             while not (result := found()):
                 self._changed.clear()
-                await self._changed.wait()
+                # Woken by what the fake records, and every 50 ms for what it does not see (other servers).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.05)
         return result
 
     def changed(self) -> None:
@@ -374,7 +381,13 @@ class FakeDiscord:
     # -- payloads ---------------------------------------------------------------------------------
 
     def user_json(self, user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
-        data = {"id": str(user_id), "username": name, "discriminator": "0", "global_name": None, "avatar": None}
+        data = {
+            "id": str(user_id),
+            "username": name,
+            "discriminator": "0",
+            "global_name": None,
+            "avatar": None,
+        }
         return data | ({"bot": True} if bot else {})
 
     def bot_json(self) -> dict[str, Any]:
@@ -459,7 +472,11 @@ class FakeDiscord:
 
     def guild_json(self, guild_id: int) -> dict[str, Any]:
         channels = [c for c in self.channels.values() if c.guild_id == guild_id]
-        roles = [{k: v for k, v in r.items() if k != "_guild"} for r in self.roles.values() if r["_guild"] == guild_id]
+        roles = [
+            {k: v for k, v in r.items() if k != "_guild"}
+            for r in self.roles.values()
+            if r["_guild"] == guild_id
+        ]
         return {
             "id": str(guild_id),
             "name": f"server {guild_id}",

@@ -64,7 +64,9 @@ def _embed_problems(embed: dict[str, Any], path: str, problems: list[str]) -> in
             problems.append(f"{path}.{name}: {length} > {limit}")
         return length
 
-    total = check("title", embed.get("title"), TITLE) + check("description", embed.get("description"), DESCRIPTION)
+    total = check("title", embed.get("title"), TITLE) + check(
+        "description", embed.get("description"), DESCRIPTION
+    )
     fields = embed.get("fields") or []
     if len(fields) > FIELDS:
         problems.append(f"{path}.fields: {len(fields)} > {FIELDS}")

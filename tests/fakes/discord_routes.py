@@ -32,7 +32,9 @@ def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     if data is None:
         return web.Response(status=204, headers=headers)
     body = json.dumps(data).encode()
-    return web.Response(body=body, status=status, headers={"Content-Type": "application/json", **(headers or {})})
+    return web.Response(
+        body=body, status=status, headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 def error(status: int, code: int, message: str, **extra: Any) -> web.Response:
@@ -172,8 +174,15 @@ class _Handlers:
             self._authorised(request)
         except Refusal as refusal:
             return refusal.response
-        limits = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": self.fake.max_concurrency}
-        return reply({"url": self.fake.gateway_url, "shards": self.fake.shard_count, "session_start_limit": limits})
+        limits = {
+            "total": 1000,
+            "remaining": 999,
+            "reset_after": 0,
+            "max_concurrency": self.fake.max_concurrency,
+        }
+        return reply(
+            {"url": self.fake.gateway_url, "shards": self.fake.shard_count, "session_start_limit": limits}
+        )
 
     async def me(self, request: web.Request) -> web.Response:
         try:
@@ -207,7 +216,10 @@ class _Handlers:
         self.fake.requests.append((request.method, request.path))
         answered = []
         for command in commands:
-            command = dict(command) | {"id": str(self.fake.ids.next()), "application_id": str(self.fake.application_id)}
+            command = dict(command) | {
+                "id": str(self.fake.ids.next()),
+                "application_id": str(self.fake.application_id),
+            }
             command |= {"version": "1", "guild_id": guild} if guild else {"version": "1"}
             answered.append(command)
         self.fake.commands[int(guild) if guild else None] = answered
@@ -299,6 +311,7 @@ class _Handlers:
     # -- channels, threads, forum posts -----------------------------------------------------------
 
     async def channel(self, request: web.Request) -> web.Response:
+        await self._body(request)
         channel_id = int(request.match_info["cid"])
         try:
             self._authorised(request)
@@ -440,7 +453,9 @@ class _Handlers:
                 posted = self._accept(thread.id, body, webhook_id)
             elif parent.type in FORUM_TYPES:
                 if not body.get("thread_name"):
-                    raise Refusal(error(400, 220001, "Webhooks posted to forum channels must have a thread_name"))
+                    raise Refusal(
+                        error(400, 220001, "Webhooks posted to forum channels must have a thread_name")
+                    )
                 _, posted = self._new_post(parent, str(body["thread_name"]), body, webhook_id)
             else:
                 posted = self._accept(parent.id, body, webhook_id)

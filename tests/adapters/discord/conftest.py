@@ -11,6 +11,7 @@ import discord
 import pytest
 import yarl
 from discord.gateway import DiscordWebSocket
+from sqlalchemy import select
 
 from adapters.base import AdapterContext
 from adapters.discord import DiscordAdapter
@@ -20,6 +21,7 @@ from bot.config import Secrets, Settings, settings_from_mapping
 from bot.models import Message
 from bot.services import StoreCommandServices
 from bot.store import Store, open_store
+from bot.store.schema import stories
 from tests.bot.services.seed import seed_news
 from tests.fakes.discord import MEMBER, MODERATOR, TOKEN, FakeDiscord, Person, Reply
 
@@ -105,3 +107,11 @@ async def bot(fake: FakeDiscord, store: Store, tmp_path: Path) -> AsyncIterator[
     started = await start_bot(store, discord_settings(tmp_path, admin_role="news-editors"))
     yield started
     await started.adapter.stop()
+
+
+async def korea_story(store: Store) -> int:
+    async with store.read() as conn:
+        query = select(stories.c.id).where(stories.c.topic_id == "korea").order_by(stories.c.id)
+        story_id = (await conn.execute(query)).scalars().first()
+    assert story_id is not None
+    return int(story_id)

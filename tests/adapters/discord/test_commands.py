@@ -6,28 +6,26 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from sqlalchemy import select
-
 from bot.commands import CommandRequest
-from bot.models import AlertMode, Destination, Message, Platform
+from bot.messages import MUTE_STORY, OPEN_TIMELINE
+from bot.models import AlertMode, Button, Destination, Message, Platform, Section
 from bot.store import Store
-from bot.store.schema import stories
 from bot.store.subscriptions import list_subscriptions, muted_stories
 from bot.store.topics import get_topic
-from tests.adapters.discord.conftest import Bot, ask, discord_settings, moderator, reader, start_bot
+from tests.adapters.discord.conftest import (
+    Bot,
+    ask,
+    discord_settings,
+    korea_story,
+    moderator,
+    reader,
+    start_bot,
+)
 from tests.fakes.discord import PUBLIC_THREAD, Channel, FakeDiscord
 
 
 def channel_of(fake: FakeDiscord) -> Destination:
     return Destination(Platform.DISCORD, str(fake.guild_id), str(fake.channel_id))
-
-
-async def korea_story(store: Store) -> int:
-    async with store.read() as conn:
-        query = select(stories.c.id).where(stories.c.topic_id == "korea").order_by(stories.c.id)
-        story_id = (await conn.execute(query)).scalars().first()
-    assert story_id is not None
-    return int(story_id)
 
 
 async def test_commands_are_synced_as_one_story_group(fake: FakeDiscord, bot: Bot) -> None:
@@ -57,7 +55,10 @@ async def test_subscribe_with_every_option_then_list_and_unsubscribe(fake: FakeD
         threaded=True,
         webhook=True,
     )
-    assert bot.requests[-1].text == "subscribe korea digest at 07:30 tz asia/seoul min-sources 2 threaded webhook"
+    assert (
+        bot.requests[-1].text
+        == "subscribe korea digest at 07:30 tz asia/seoul min-sources 2 threaded webhook"
+    )
     assert not reply.ephemeral, "a change to the channel is announced to it"
     assert reply.text == (
         "This channel now follows Korea diplomacy (korea): a digest at 07:30 Asia/Seoul, "
@@ -82,7 +83,9 @@ async def test_subscribe_with_every_option_then_list_and_unsubscribe(fake: FakeD
 
 async def test_topics_and_topic_add_remove(fake: FakeDiscord, bot: Bot) -> None:
     topics = await ask(fake, "topics")
-    assert topics.ephemeral and "korea (Korea diplomacy)" in topics.text and "fed (Central banks)" in topics.text
+    assert (
+        topics.ephemeral and "korea (Korea diplomacy)" in topics.text and "fed (Central banks)" in topics.text
+    )
     added = await ask(fake, "topic", "add", id="chips", query='"TSMC" OR semiconductor NOT stocks')
     assert bot.requests[-1].text == 'topic add chips "TSMC" OR semiconductor NOT stocks'
     assert added.text.startswith("Added topic chips") and not added.ephemeral
@@ -164,10 +167,16 @@ async def test_autocomplete_from_the_store(fake: FakeDiscord, bot: Bot) -> None:
         assert reply.type == 8
         return [(choice["name"], choice["value"]) for choice in reply.payload["choices"]]
 
-    assert await suggestions("subscribe", focused="topic", topic="kor") == [("korea — Korea diplomacy", "korea")]
-    assert await suggestions("subscribe", focused="topic", topic="central") == [("fed — Central banks", "fed")]
+    assert await suggestions("subscribe", focused="topic", topic="kor") == [
+        ("korea — Korea diplomacy", "korea")
+    ]
+    assert await suggestions("subscribe", focused="topic", topic="central") == [
+        ("fed — Central banks", "fed")
+    ]
     assert len(await suggestions("timeline", focused="topic", topic="")) == 2
-    assert ("Asia/Seoul", "Asia/Seoul") in await suggestions("subscribe", focused="tz", topic="korea", tz="seoul")
+    assert ("Asia/Seoul", "Asia/Seoul") in await suggestions(
+        "subscribe", focused="tz", topic="korea", tz="seoul"
+    )
     # Unsubscribe offers only what the channel follows.
     assert await suggestions("unsubscribe", focused="topic", topic="") == []
     await ask(fake, "subscribe", topic="fed")
@@ -219,3 +228,22 @@ async def test_slow_work_is_deferred_then_edited_in(fake: FakeDiscord, store: St
         assert reply.text == "story 5 is already muted here."
     finally:
         await bot.adapter.stop()
+
+
+async def test_alert_buttons_run_their_commands(fake: FakeDiscord, bot: Bot) -> None:
+    story_id = await korea_story(bot.store)
+    buttons = (
+        Button("Mute this story", MUTE_STORY, str(story_id)),
+        Button("Open timeline", OPEN_TIMELINE, str(story_id)),
+    )
+    alert = Message(text="alert", title="Korea talks", sections=(Section("what is new"),), buttons=buttons)
+    await bot.adapter.send(channel_of(fake), alert)
+    [posted] = fake.in_channel(fake.channel_id)
+    mute, timeline = (button["custom_id"] for button in posted.payload["components"][0]["components"])
+    muted = await fake.answer_to(await fake.click(mute, posted, person=reader()))
+    assert bot.requests[-1].text == f"mute {story_id}" and not muted.ephemeral
+    assert muted.text.startswith(f"Muted story {story_id}")
+    assert await muted_stories(bot.store, channel_of(fake)) == {story_id}
+    opened = await fake.answer_to(await fake.click(timeline, posted, person=reader()))
+    assert bot.requests[-1].text == f"timeline story {story_id}" and opened.ephemeral
+    assert "Timeline: " in opened.text

@@ -65,7 +65,9 @@ async def queue(store: Store, rows: list[tuple[str, Destination, Message]]) -> N
 
 
 async def drain(bot: Bot) -> Deliverer:
-    deliverer = Deliverer(bot.store, {Platform.DISCORD: bot.adapter}, SystemClock(), owner="test:1", settings=FAST)
+    deliverer = Deliverer(
+        bot.store, {Platform.DISCORD: bot.adapter}, SystemClock(), owner="test:1", settings=FAST
+    )
     await deliverer.drain()
     return deliverer
 
@@ -121,7 +123,9 @@ def _development(line: str) -> str:
     return line.removeprefix("• ")[: len("Development 000")]
 
 
-async def test_429_and_5xx_storms_deliver_every_alert_once_in_order(fake: FakeDiscord, quick_bot: Bot) -> None:
+async def test_429_and_5xx_storms_deliver_every_alert_once_in_order(
+    fake: FakeDiscord, quick_bot: Bot
+) -> None:
     channels = [fake.channel_id, fake.add_channel("markets"), fake.add_channel("world")]
     rows = []
     for n in range(10):
@@ -129,7 +133,7 @@ async def test_429_and_5xx_storms_deliver_every_alert_once_in_order(fake: FakeDi
             key = f"alert:{channel_id}:{n}"
             rows.append((key, destination(fake, channel_id), build_alert(view(n), topic_name="Korea")))
     await queue(quick_bot.store, rows)
-    first, second, third = channels
+    first, second, _ = channels
     # discord.py sleeps out short 429s itself; five in a row exhaust its tries and come back as a retry.
     fake.fail_next("message", *[Answer(429, retry_after=0.05)] * 7, channel=first)
     # A 503 is handed to the deliver job; a 500 after Discord took the message is retried by discord.py
@@ -147,17 +151,25 @@ async def test_429_and_5xx_storms_deliver_every_alert_once_in_order(fake: FakeDi
     assert await count_messages(quick_bot.store) == {"sent": len(rows)}
 
 
-async def test_refusals_pause_the_subscription_with_the_reason_in_list(fake: FakeDiscord, quick_bot: Bot) -> None:
+async def test_refusals_pause_the_subscription_with_the_reason_in_list(
+    fake: FakeDiscord, quick_bot: Bot
+) -> None:
     hidden, deleted, fine = fake.channel_id, fake.add_channel("deleted"), fake.add_channel("fine")
     for channel_id in (hidden, deleted, fine):
-        await upsert_subscription(quick_bot.store, Subscription(destination(fake, channel_id), "korea"), now=T0)
+        await upsert_subscription(
+            quick_bot.store, Subscription(destination(fake, channel_id), "korea"), now=T0
+        )
     fake.delete_channel(deleted)
     fake.fail_next("message", Answer(403, code=50001, message="Missing Access"), channel=hidden)
     fake.fail_next("message", Answer(400, code=50035, message="Invalid Form Body"), channel=fine)
     await queue(
         quick_bot.store,
         [
-            (f"alert:{channel_id}:{n}", destination(fake, channel_id), build_alert(view(n), topic_name="Korea"))
+            (
+                f"alert:{channel_id}:{n}",
+                destination(fake, channel_id),
+                build_alert(view(n), topic_name="Korea"),
+            )
             for n in range(2)
             for channel_id in (hidden, deleted, fine)
         ],
@@ -169,10 +181,15 @@ async def test_refusals_pause_the_subscription_with_the_reason_in_list(fake: Fak
         "forbidden: the bot cannot see this channel (Missing Access)"
     )
     [gone] = await list_subscriptions(quick_bot.store, destination(fake, deleted))
-    assert gone.paused_reason is not None and gone.paused_reason.startswith("gone: the channel no longer exists")
+    assert gone.paused_reason is not None and gone.paused_reason.startswith(
+        "gone: the channel no longer exists"
+    )
     [working] = await list_subscriptions(quick_bot.store, destination(fake, fine))
     assert working.paused_reason is None, "a rejected message is dropped; the channel goes on"
     assert [m.nonce for m in fake.in_channel(fine)] == [nonce_for(f"alert:{fine}:1#0")]
     # What people see: the reason in /story list, run in the paused channel.
     listed = await ask(fake, "list")
-    assert "(paused: forbidden: the bot cannot see this channel (Missing Access): give it View Channel" in listed.text
+    assert (
+        "(paused: forbidden: the bot cannot see this channel (Missing Access): give it View Channel"
+        in listed.text
+    )

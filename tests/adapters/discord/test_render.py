@@ -1,4 +1,4 @@
-"""Messages as Discord embeds: the layout, escaping of feed text, and every split part within Discord's limits."""
+"""Messages as Discord embeds: the layout, escaping of feed text, every split part within Discord's limits."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ T0 = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
 INJECTIONS = "@everyone @here <@123> <@&456> [bank.com](https://evil.example/login)"
 
 
-def development(headline: str, what: str = "what is new", labels: tuple[str, ...] = ("Reuters", "AP")) -> DevelopmentView:
+def development(
+    headline: str, what: str = "what is new", labels: tuple[str, ...] = ("Reuters", "AP")
+) -> DevelopmentView:
     links = tuple(Link(label, f"https://{label.lower().replace(' ', '')}.example/1") for label in labels)
     return DevelopmentView(12, 7, "Korea talks", False, headline, what, T0, links, len(labels), "korea")
 
@@ -37,7 +39,9 @@ def payload(message: Message, *, reply: bool = False) -> dict[str, Any]:
 
 
 async def test_an_alert_is_one_embed_with_its_story_headline_sources_and_buttons() -> None:
-    alert = build_alert(development("Summit set for Hanoi"), topic_name="Korea diplomacy", timezone="Asia/Seoul")
+    alert = build_alert(
+        development("Summit set for Hanoi"), topic_name="Korea diplomacy", timezone="Asia/Seoul"
+    )
     [part] = split_message(alert, DISCORD_CAPABILITIES)
     rendered = render(part)
     assert rendered.content is None, "a delivered alert is its embed; the text only repeats it"
