@@ -97,7 +97,6 @@ async def sync_commands(tree: app_commands.CommandTree[Any], test_guild: int | N
         guild = discord.Object(test_guild)
         tree.copy_global_to(guild=guild)
         synced = await tree.sync(guild=guild)
-    log.info(
-        "discord: %d commands synced %s", len(synced), f"to server {test_guild}" if test_guild else "globally"
-    )
+    where = f"in server {test_guild}" if test_guild else "globally"
+    log.info("discord: /story registered %s (%d top-level commands)", where, len(synced))
     return len(synced)
