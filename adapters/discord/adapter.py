@@ -49,6 +49,7 @@ class DiscordAdapter:
         self._token = context.secrets.discord_token
         self._capabilities = capabilities
         self._guild_ready_timeout = guild_ready_timeout
+        self._quick_s = quick_s
         self._ready_timeout_s = ready_timeout_s
         self._on_command: CommandHandler | None = None
         self.commands = StoryCommands(
@@ -112,6 +113,7 @@ class DiscordAdapter:
         """Connect; return once the gateway session is up (READY: interactions arrive from then on)."""
         connected = asyncio.ensure_future(client.wait_for("connect"))
         gateway = self._gateway = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        gateway.add_done_callback(_gateway_ended)
         try:
             await asyncio.wait(
                 {gateway, connected}, timeout=self._ready_timeout_s, return_when=asyncio.FIRST_COMPLETED
@@ -159,7 +161,9 @@ class DiscordAdapter:
             return
         request = request_for(interaction, text)
         private = button.action not in _PUBLIC_BUTTONS
-        await answer(interaction, handler(request), self._capabilities, private=private, quick_s=QUICK_S)
+        await answer(
+            interaction, handler(request), self._capabilities, private=private, quick_s=self._quick_s
+        )
 
     async def _command_failed(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -173,3 +177,11 @@ class DiscordAdapter:
         log.error("discord: /%s failed", getattr(interaction.command, "qualified_name", "?"), exc_info=error)
         with contextlib.suppress(discord.HTTPException):
             await tell(interaction, "something went wrong (see the bot's log)")
+
+
+def _gateway_ended(task: asyncio.Task[None]) -> None:
+    """discord.py reconnects on its own; the gateway task ends only when stopped or on a fatal error."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "discord: the gateway connection ended: commands are not answered", exc_info=task.exception()
+        )

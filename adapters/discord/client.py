@@ -72,6 +72,9 @@ class ShardedClient(discord.AutoShardedClient):
 
 
 def build_client(sharding: Sharding, *, guild_ready_timeout: float = 2.0) -> discord.Client:
+    # storywatch has no voice: discord.py's warnings about missing voice libraries would only alarm.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     options = client_options(guild_ready_timeout)
     if sharding.shard_count > 1:
         return ShardedClient(sharding, **options)

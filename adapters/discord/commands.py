@@ -134,12 +134,6 @@ class StoryCommands(app_commands.Group):
             ),
         )
 
-    @subscribe.autocomplete("topic")
-    async def _subscribe_topics(
-        self, interaction: discord.Interaction, typed: str
-    ) -> list[app_commands.Choice[str]]:
-        return await topic_choices(self.context.store, typed)
-
     @subscribe.autocomplete("tz")
     async def _zones(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         return timezone_choices(typed)
@@ -176,12 +170,6 @@ class StoryCommands(app_commands.Group):
     async def topic_remove(self, interaction: discord.Interaction, topic: TopicId) -> None:
         await self.run(interaction, lambda: command_text("topic remove", word(topic, "the topic")))
 
-    @topic_remove.autocomplete("topic")
-    async def _removable(
-        self, interaction: discord.Interaction, typed: str
-    ) -> list[app_commands.Choice[str]]:
-        return await topic_choices(self.context.store, typed)
-
     @app_commands.command(description="Search recent developments")
     async def lookup(self, interaction: discord.Interaction, words: app_commands.Range[str, 1, 200]) -> None:
         await self.run(interaction, lambda: command_text("lookup", words))
@@ -200,10 +188,10 @@ class StoryCommands(app_commands.Group):
 
         await self.run(interaction, text)
 
+    @subscribe.autocomplete("topic")
+    @topic_remove.autocomplete("topic")
     @timeline.autocomplete("topic")
-    async def _timeline_topics(
-        self, interaction: discord.Interaction, typed: str
-    ) -> list[app_commands.Choice[str]]:
+    async def _topics(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         return await topic_choices(self.context.store, typed)
 
     @app_commands.command(name="story", description="A story: when it started, its latest developments")

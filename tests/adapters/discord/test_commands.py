@@ -174,6 +174,9 @@ async def test_autocomplete_from_the_store(fake: FakeDiscord, bot: Bot) -> None:
         ("fed — Central banks", "fed")
     ]
     assert len(await suggestions("timeline", focused="topic", topic="")) == 2
+    assert await suggestions("topic", "remove", focused="topic", topic="fe") == [
+        ("fed — Central banks", "fed")
+    ]
     assert ("Asia/Seoul", "Asia/Seoul") in await suggestions(
         "subscribe", focused="tz", topic="korea", tz="seoul"
     )

@@ -6,23 +6,23 @@ them, a REST-only process, and a token Discord refuses.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import bot.runtime as runtime_module
 from adapters.base import AdapterContext
 from adapters.discord import DiscordAdapter
 from adapters.discord.client import ShardedClient
 from bot.clock import SteppedClock, SystemClock
 from bot.config import ConfigError, Secrets, settings_from_mapping
-from bot.ingest.fetch import Fetcher
 from bot.models import Destination, Message, Platform
-from bot.runtime import JobContext, JobHooks, Runtime
+from bot.runtime import Runtime
 from bot.store import Store
 from bot.store.subscriptions import list_subscriptions
 from jobs.delivery import DeliverySettings
@@ -52,36 +52,11 @@ def rss(items: list[tuple[str, str, datetime]]) -> bytes:
     )
 
 
-class _Jobs:
-    def __init__(self, jobs: Any, resources: contextlib.AsyncExitStack) -> None:
-        self.jobs, self._resources = jobs, resources
-
-    async def stop(self, *, drain: bool) -> None:
-        try:
-            await self.jobs.stop(drain=drain)
-        finally:
-            await self._resources.aclose()
-
-
-async def quick_jobs(context: JobContext, hooks: JobHooks) -> _Jobs:
-    """The runtime's jobs (poll, deliver, digest) waking every 0.2 s instead of every few seconds."""
-    resources = contextlib.AsyncExitStack()
-    fetcher = await resources.enter_async_context(Fetcher(context.settings.ingest, context.clock))
-    jobs = await start_scheduler(
-        context.store,
-        context.adapters,
-        context.settings,
-        context.clock,
-        fetcher=fetcher,
-        job_settings=QUICK_JOBS,
-        owner=context.owner,
-    )
-    return _Jobs(jobs, resources)
-
-
 async def test_subscribe_by_slash_command_then_news_arrives_as_an_alert(
-    fake: FakeDiscord, tmp_path: Path
+    fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The runtime's own jobs (poll, deliver, digest), waking every 0.2 s instead of every few seconds.
+    monkeypatch.setattr(runtime_module, "start_scheduler", partial(start_scheduler, job_settings=QUICK_JOBS))
     async with FeedServer() as feeds:
         feeds.add("/wire.xml", rss([("Markets open higher", "https://wire.example/1", START)]))
         settings = settings_from_mapping(
@@ -94,7 +69,7 @@ async def test_subscribe_by_slash_command_then_news_arrives_as_an_alert(
             }
         )
         clock = SteppedClock(START + timedelta(minutes=5))
-        runtime = Runtime(settings, clock=clock, secrets=Secrets(discord_token=TOKEN), jobs=quick_jobs)
+        runtime = Runtime(settings, clock=clock, secrets=Secrets(discord_token=TOKEN))
         await runtime.start()
         try:
             [adapter] = runtime.adapters
