@@ -18,142 +18,91 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import re
-import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from tests.fakes.discord_gateway import Gateway
-
-TOKEN = "fake-bot-token"
-# Permission bits (developers/topics/permissions).
-VIEW_CHANNEL = 1 << 10
-SEND_MESSAGES = 1 << 11
-USE_APPLICATION_COMMANDS = 1 << 31
-MANAGE_CHANNELS = 1 << 4
-MEMBER = VIEW_CHANNEL | SEND_MESSAGES | USE_APPLICATION_COMMANDS
-MODERATOR = MEMBER | MANAGE_CHANNELS
-TEXT, FORUM, PUBLIC_THREAD = 0, 15, 11
-# Interaction and option types.
-APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE = 2, 3, 4
-SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN = 1, 2, 3, 4, 5
-EPHEMERAL = 1 << 6
-_NOW = datetime(2026, 5, 1, tzinfo=UTC).isoformat()
-# Discord's markdown shows a backslash-escaped punctuation character as the character alone.
-_ESCAPED = re.compile(r"\\([^\w\s])")
-
-
-@dataclass
-class Channel:
-    id: int
-    guild_id: int
-    name: str
-    type: int = TEXT
-    parent_id: int | None = None
-    locked: bool = False
-
-    def json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": str(self.id),
-            "type": self.type,
-            "guild_id": str(self.guild_id),
-            "name": self.name,
-            "position": 0,
-            "permission_overwrites": [],
-            "nsfw": False,
-            "parent_id": str(self.parent_id) if self.parent_id else None,
-            "rate_limit_per_user": 0,
-            "topic": None,
-            "last_message_id": None,
-            "flags": 0,
-        }
-        if self.type == FORUM:
-            data |= {"available_tags": [], "default_reaction_emoji": None, "default_sort_order": None}
-            data |= {"default_forum_layout": 0, "default_thread_rate_limit_per_user": 0}
-        if self.type == PUBLIC_THREAD:
-            data |= {"owner_id": "1", "message_count": 0, "member_count": 1, "total_message_sent": 0}
-            data["thread_metadata"] = {
-                "archived": False,
-                "auto_archive_duration": 10_080,
-                "archive_timestamp": _NOW,
-                "locked": self.locked,
-            }
-        return data
-
-
-@dataclass
-class Posted:
-    """A message Discord accepted, where it landed (a channel or a thread)."""
-
-    id: int
-    channel_id: int
-    payload: dict[str, Any]
-    nonce: str | None = None
-    webhook_id: int | None = None
-    at: float = field(default_factory=time.monotonic)
-
-    @property
-    def embeds(self) -> list[dict[str, Any]]:
-        return list(self.payload.get("embeds") or [])
-
-
-@dataclass
-class Reply:
-    """An answer to an interaction: the callback, a followup, an edit of the original, its deletion."""
-
-    interaction_id: int
-    kind: str
-    type: int | None
-    payload: dict[str, Any]
-
-    @property
-    def ephemeral(self) -> bool:
-        return bool(int(self.payload.get("flags") or 0) & EPHEMERAL)
-
-    @property
-    def text(self) -> str:
-        """Content and embed texts together as a person reads them (Discord shows `\\<` as `<`)."""
-        parts = [str(self.payload.get("content") or "")]
-        for embed in self.payload.get("embeds") or []:
-            parts.append(str((embed.get("author") or {}).get("name") or ""))
-            parts += [str(embed.get(key) or "") for key in ("title", "description")]
-        return _ESCAPED.sub(r"\1", "\n".join(part for part in parts if part))
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A scripted answer instead of the normal one; `accept` first takes the message (a lost answer)."""
-
-    status: int
-    code: int = 0
-    retry_after: float = 0.0
-    accept: bool = False
-    message: str = "scripted"
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    name: str
-    permissions: int = MEMBER
-    roles: tuple[int, ...] = ()
-
-
-class Snowflakes:
-    """Discord-shaped ids: milliseconds since 2015 in the top bits, a counter below."""
-
-    def __init__(self) -> None:
-        self._counter = itertools.count(1)
-
-    def next(self) -> int:
-        millis = int(time.time() * 1000) - 1_420_070_400_000
-        return (millis << 22) | (next(self._counter) & 0x3FFFFF)
+from tests.fakes.discord_model import (
+    APPLICATION_COMMAND as APPLICATION_COMMAND,
+)
+from tests.fakes.discord_model import (
+    AUTOCOMPLETE as AUTOCOMPLETE,
+)
+from tests.fakes.discord_model import (
+    BOOLEAN as BOOLEAN,
+)
+from tests.fakes.discord_model import (
+    COMPONENT as COMPONENT,
+)
+from tests.fakes.discord_model import (
+    EPHEMERAL as EPHEMERAL,
+)
+from tests.fakes.discord_model import (
+    FORUM as FORUM,
+)
+from tests.fakes.discord_model import (
+    INTEGER as INTEGER,
+)
+from tests.fakes.discord_model import (
+    MANAGE_CHANNELS as MANAGE_CHANNELS,
+)
+from tests.fakes.discord_model import (
+    MEMBER as MEMBER,
+)
+from tests.fakes.discord_model import (
+    MODERATOR as MODERATOR,
+)
+from tests.fakes.discord_model import (
+    NOW,
+)
+from tests.fakes.discord_model import (
+    PUBLIC_THREAD as PUBLIC_THREAD,
+)
+from tests.fakes.discord_model import (
+    SEND_MESSAGES as SEND_MESSAGES,
+)
+from tests.fakes.discord_model import (
+    STRING as STRING,
+)
+from tests.fakes.discord_model import (
+    SUB_COMMAND as SUB_COMMAND,
+)
+from tests.fakes.discord_model import (
+    SUB_COMMAND_GROUP as SUB_COMMAND_GROUP,
+)
+from tests.fakes.discord_model import (
+    TEXT as TEXT,
+)
+from tests.fakes.discord_model import (
+    TOKEN as TOKEN,
+)
+from tests.fakes.discord_model import (
+    USE_APPLICATION_COMMANDS as USE_APPLICATION_COMMANDS,
+)
+from tests.fakes.discord_model import (
+    VIEW_CHANNEL as VIEW_CHANNEL,
+)
+from tests.fakes.discord_model import (
+    Answer as Answer,
+)
+from tests.fakes.discord_model import (
+    Channel as Channel,
+)
+from tests.fakes.discord_model import (
+    Person as Person,
+)
+from tests.fakes.discord_model import (
+    Posted as Posted,
+)
+from tests.fakes.discord_model import (
+    Reply as Reply,
+)
+from tests.fakes.discord_model import (
+    Snowflakes as Snowflakes,
+)
 
 
 class FakeDiscord:
@@ -397,7 +346,7 @@ class FakeDiscord:
         return {
             "user": self.user_json(person.id, person.name),
             "roles": [str(role) for role in person.roles],
-            "joined_at": _NOW,
+            "joined_at": NOW,
             "deaf": False,
             "mute": False,
             "flags": 0,
@@ -416,7 +365,7 @@ class FakeDiscord:
             "channel_id": str(posted.channel_id),
             "author": author,
             "content": posted.payload.get("content") or "",
-            "timestamp": _NOW,
+            "timestamp": NOW,
             "edited_timestamp": None,
             "tts": False,
             "mention_everyone": False,
@@ -496,7 +445,7 @@ class FakeDiscord:
             "guild_scheduled_events": [],
             "large": False,
             "unavailable": False,
-            "joined_at": _NOW,
+            "joined_at": NOW,
             "premium_tier": 0,
             "preferred_locale": "en-US",
             "mfa_level": 0,

@@ -20,9 +20,10 @@ from tests.fakes.discord_limits import (
     thread_name_problems,
     webhook_name_problems,
 )
+from tests.fakes.discord_model import PUBLIC_THREAD, Channel, Posted, Reply
 
 if TYPE_CHECKING:
-    from tests.fakes.discord import FakeDiscord, Posted
+    from tests.fakes.discord import FakeDiscord
 
 API = "/api/v10"
 FORUM_TYPES = (15, 16)
@@ -149,8 +150,6 @@ class _Handlers:
         return channel
 
     def _accept(self, channel_id: int, payload: dict[str, Any], webhook_id: int | None = None) -> Posted:
-        from tests.fakes.discord import Posted
-
         nonce = payload.get("nonce")
         if nonce is not None and payload.get("enforce_nonce"):
             earlier = self.fake._by_nonce.get(str(nonce))
@@ -229,8 +228,6 @@ class _Handlers:
     # -- interactions -----------------------------------------------------------------------------
 
     async def callback(self, request: web.Request) -> web.Response:
-        from tests.fakes.discord import Reply
-
         body = await self._body(request)
         interaction_id = int(request.match_info["iid"])
         kind, data = int(body["type"]), dict(body.get("data") or {})
@@ -248,8 +245,6 @@ class _Handlers:
             return reply(None)
         message_id = self.fake.original_of(interaction_id)
         ephemeral = bool(int(data.get("flags") or 0) & 64)
-        from tests.fakes.discord import Posted
-
         message = self.fake.message_json(Posted(message_id, self.fake.channel_id, data))
         interaction = {
             "id": str(interaction_id),
@@ -265,47 +260,46 @@ class _Handlers:
             return await self._followup(request)
         return await self._execute_webhook(request)
 
-    async def _followup(self, request: web.Request) -> web.Response:
-        from tests.fakes.discord import Posted, Reply
-
-        body = await self._body(request)
+    def _interaction(self, request: web.Request) -> int:
+        """The interaction whose token the followup or edit carries (its webhook token)."""
         interaction_id = self.fake.interaction_for(request.match_info["token"])
         if interaction_id is None:
-            return error(404, 10015, "Unknown Webhook")
+            raise Refusal(error(404, 10015, "Unknown Webhook"))
+        return interaction_id
+
+    def _replied(self, interaction_id: int, kind: str, body: dict[str, Any]) -> None:
+        self.fake.replies.append(Reply(interaction_id, kind, None, body))
+        self.fake.changed()
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
         try:
+            interaction_id = self._interaction(request)
             self._script("followup", None)
             self._valid("followup", body)
         except Refusal as refusal:
             return refusal.response
-        self.fake.replies.append(Reply(interaction_id, "followup", None, body))
-        self.fake.changed()
+        self._replied(interaction_id, "followup", body)
         return reply(self.fake.message_json(Posted(self.fake.ids.next(), self.fake.channel_id, body)))
 
     async def edit_original(self, request: web.Request) -> web.Response:
-        from tests.fakes.discord import Posted, Reply
-
         body = await self._body(request)
-        interaction_id = self.fake.interaction_for(request.match_info["token"])
-        if interaction_id is None:
-            return error(404, 10015, "Unknown Webhook")
         try:
+            interaction_id = self._interaction(request)
             self._valid("edit", body, needs_body=False)
         except Refusal as refusal:
             return refusal.response
-        self.fake.replies.append(Reply(interaction_id, "edit", None, body))
-        self.fake.changed()
+        self._replied(interaction_id, "edit", body)
         message_id = self.fake.original_of(interaction_id)
         return reply(self.fake.message_json(Posted(message_id, self.fake.channel_id, body)))
 
     async def delete_original(self, request: web.Request) -> web.Response:
-        from tests.fakes.discord import Reply
-
         await self._body(request)
-        interaction_id = self.fake.interaction_for(request.match_info["token"])
-        if interaction_id is None:
-            return error(404, 10015, "Unknown Webhook")
-        self.fake.replies.append(Reply(interaction_id, "delete", None, {}))
-        self.fake.changed()
+        try:
+            interaction_id = self._interaction(request)
+        except Refusal as refusal:
+            return refusal.response
+        self._replied(interaction_id, "delete", {})
         return reply(None)
 
     # -- channels, threads, forum posts -----------------------------------------------------------
@@ -338,8 +332,6 @@ class _Handlers:
         return reply(self.fake.message_json(self._accept(channel_id, body)), headers=headers)
 
     async def thread_from_message(self, request: web.Request) -> web.Response:
-        from tests.fakes.discord import PUBLIC_THREAD, Channel
-
         body = await self._body(request)
         channel_id, message_id = int(request.match_info["cid"]), int(request.match_info["mid"])
         try:
@@ -380,8 +372,6 @@ class _Handlers:
         return reply(thread.json() | {"message": self.fake.message_json(posted)})
 
     def _new_post(self, forum: Any, name: str, message: dict[str, Any], webhook_id: int | None = None) -> Any:
-        from tests.fakes.discord import PUBLIC_THREAD, Channel, Posted
-
         # A forum post's first message has the thread's id.
         thread = Channel(self.fake.ids.next(), forum.guild_id, name, PUBLIC_THREAD, parent_id=forum.id)
         self.fake.channels[thread.id] = thread
