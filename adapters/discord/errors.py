@@ -72,6 +72,14 @@ def delivery_error(exc: Exception) -> DeliveryError:
     )
 
 
+def thread_refused(exc: discord.HTTPException) -> str:
+    """Why a story thread could not be started, for `list`."""
+    return (
+        f"the bot cannot start story threads here (code {exc.code}): give it Create Public Threads "
+        "and subscribe again, or subscribe again with threaded: False"
+    )
+
+
 def error_code(exc: BaseException) -> int | None:
     return exc.code if isinstance(exc, discord.HTTPException) else None
 

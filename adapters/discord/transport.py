@@ -20,7 +20,7 @@ from typing import Final, Literal
 import discord
 from discord.http import handle_message_parameters
 
-from adapters.discord.errors import THREAD_ENDED, THREAD_EXISTS, delivery_error, error_code
+from adapters.discord.errors import THREAD_ENDED, THREAD_EXISTS, delivery_error, error_code, thread_refused
 from adapters.discord.render import NO_MENTIONS, Rendered, nonce_for, render, thread_name
 from adapters.discord.webhooks import ChannelWebhooks
 from bot.messages import DeliveryError, Receipt
@@ -113,8 +113,12 @@ class Transport:
             data = await self._client.http.send_message(thread_id or channel_id, params=params)
         return str(data["id"])
 
-    async def _start_thread(self, channel_id: int, message_id: int, name: str) -> str | None:
-        """A public thread from the posted message; None (the alert stays in the channel) if not allowed."""
+    async def _start_thread(self, channel_id: int, message_id: int, name: str) -> str:
+        """A public thread from the posted message.
+
+        Refused (no Create Public Threads, or a channel without threads), the alert stays in the channel
+        and the subscription pauses with the reason: going on would repeat the refusal at every alert,
+        and Discord bans bots that collect too many refused requests."""
         try:
             data = await self._client.http.start_thread_with_message(
                 channel_id, message_id, name=name, auto_archive_duration=ARCHIVE_MINUTES
@@ -126,13 +130,7 @@ class Transport:
                 return str(message_id)
             if delivery_error(exc).kind == "retry":
                 raise
-            log.warning(
-                "discord: could not start a story thread in %s (%s %s): the alert stays in the channel",
-                channel_id,
-                exc.status,
-                exc.text[:200],
-            )
-            return None
+            raise DeliveryError("forbidden", thread_refused(exc)) from exc
         return str(data["id"])
 
     async def _forum_post(

@@ -106,10 +106,13 @@ async def test_a_retried_story_alert_is_posted_once_and_gets_its_thread(fake: Fa
     assert receipt.thread_id == receipt.message_id == str(fake.threads_of(fake.channel_id)[0].id)
 
 
-async def test_no_thread_permission_leaves_the_alert_in_the_channel(fake: FakeDiscord, bot: Bot) -> None:
+async def test_no_thread_permission_pauses_with_the_reason(fake: FakeDiscord, bot: Bot) -> None:
     fake.fail_next("thread", Answer(403, code=50013, message="Missing Permissions"), channel=fake.channel_id)
-    receipt = await bot.adapter.send(where(fake, fake.channel_id), alert(1))
-    assert receipt.thread_id is None and len(fake.in_channel(fake.channel_id)) == 1
+    with pytest.raises(DeliveryError) as refused:
+        await bot.adapter.send(where(fake, fake.channel_id), alert(1))
+    assert refused.value.kind == "forbidden"
+    assert refused.value.reason.startswith("the bot cannot start story threads here (code 50013)")
+    assert len(fake.in_channel(fake.channel_id)) == 1, "the alert itself was posted"
 
 
 async def test_a_forum_gets_one_post_per_story(fake: FakeDiscord, bot: Bot) -> None:
