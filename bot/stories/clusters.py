@@ -10,10 +10,10 @@ from bot.stories.index import Centroid, SparseVector
 # Members kept per development for near-duplicate checks; older ones are summarised by the centroid.
 MAX_MEMBERS = 8
 # Story centroids keep their heaviest terms only, so a years-long story stays small.
-MAX_STORY_TERMS = 100
+MAX_STORY_TERMS = 60
 MAX_DEVELOPMENT_TERMS = 150
 # A story idle this long keeps only its heaviest terms: years-long stories stay linkable, and small.
-DORMANT_STORY_TERMS = 64
+DORMANT_STORY_TERMS = 40
 
 
 @dataclass(slots=True)

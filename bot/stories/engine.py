@@ -21,8 +21,8 @@ from bot.stories.embedding import Embedder
 from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment, TopicAssignment
 from bot.stories.index import DenseRows, TermIndex, lightest
 from bot.stories.novelty import what_is_new
-from bot.stories.similarity import mix
-from bot.stories.text import lead
+from bot.stories.similarity import link_evidence, mix
+from bot.stories.text import lead, slug_words
 from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, is_copy
 
@@ -51,8 +51,10 @@ class EngineConfig:
     window_h: float = 96.0
     # ...and so does one older than this: an event is reported over hours to days, not weeks.
     max_span_h: float = 168.0
-    # Cosine to a story's centroid at which a new development continues that story.
-    story_threshold: float = 0.27
+    # Evidence (see similarity.link_evidence) at which a new development continues a story...
+    story_threshold: float = 0.04
+    # ...where the model's cosine counts only above this level (what other stories of a topic reach).
+    story_floor: float = 0.44
     # Centroid cosine at which two developments bridged by one article are merged.
     merge_threshold: float = 0.3
     # Time constant of a story's burst: soon after a development's last article, story similarity suffices.
@@ -71,8 +73,8 @@ LEXICAL_CONFIG = EngineConfig(join_threshold=0.055, story_threshold=0.20)
 
 
 def embedding_text(article: Article) -> str:
-    """Headline plus the first sentence: what the item reports."""
-    body = lead(article.text, 200)
+    """Headline plus the first sentence (or, without text, the URL slug's words): what the item reports."""
+    body = lead(article.text, 200) or slug_words(article.url, article.title)
     return f"{article.title}. {body}" if body and not body.startswith(article.title) else article.title
 
 
@@ -117,6 +119,7 @@ class StoryEngine:
         self._story_dots: dict[str, dict[int, float]] = {}
         self._ranked: dict[tuple[str, frozenset[str]], list[tuple[float, int]]] = {}
         self._story_sims: dict[tuple[str, frozenset[str]], dict[int, float]] = {}
+        self._story_links: dict[tuple[str, frozenset[str]], dict[int, float]] = {}
         # What changed since the store last looked: persist.py writes these rows and clears the sets.
         self.dirty_developments: dict[int, DevelopmentState] = {}
         self.dirty_stories: dict[int, StoryState] = {}
@@ -159,7 +162,7 @@ class StoryEngine:
 
     def process(self, article: Article, embedding: Any = None) -> Decision:
         now = article.published.timestamp()
-        text = ArticleText.of(article.title, article.text)
+        text = ArticleText.of(article.title, article.text, article.url)
         vec, salience = self.vocab.observe(text)
         self._expire(now)
         self._vec = vec
@@ -169,6 +172,7 @@ class StoryEngine:
         self._story_dots.clear()
         self._ranked.clear()
         self._story_sims.clear()
+        self._story_links.clear()
         topic_ids = self.matcher.match(article, text, vec, self) if self.matcher.topics else [IMPLICIT_TOPIC]
         assignments: list[TopicAssignment] = []
         events: list[Event] = []
@@ -322,22 +326,40 @@ class StoryEngine:
         ids = list(lexical)
         dense = self._story_rows.cosines(ids, self.article_embedding() if ids else None)
         out: dict[int, float] = {}
+        links: dict[int, float] = {}
         for story_id, model in zip(ids, dense, strict=True):
             similarity = lexical[story_id]
             out[story_id] = similarity if model is None else mix(similarity, model, self.config)
+            links[story_id] = link_evidence(similarity, model, self.config)
         self._story_sims[key] = out
+        self._story_links[key] = links
         return out
 
     def _merge_neighbours(self, dev: DevelopmentState, ranked: list[tuple[float, int]]) -> DevelopmentState:
         """An article fitting two developments may show they are one: merge them if their centroids agree."""
         cfg = self.config
-        for score, other_id in ranked[1:_COPY_CANDIDATES]:
+        import os
+
+        K = int(os.environ.get("SW_MK", "2"))
+        MD = os.environ.get("SW_MD", "0") == "1"
+        for score, other_id in ranked[1:K]:
             if score < cfg.join_threshold:
                 break
             other = self.developments.get(other_id)
             if other is None:
                 continue
-            if cosine(dev.centroid.terms, other.centroid.terms) < cfg.merge_threshold:
+            sim = cosine(dev.centroid.terms, other.centroid.terms)
+            if MD and dev.embedding is not None and other.embedding is not None:
+                import numpy as np
+
+                d = float(
+                    dev.embedding
+                    @ other.embedding
+                    / np.linalg.norm(dev.embedding)
+                    / np.linalg.norm(other.embedding)
+                )
+                sim = mix(sim, d, cfg)
+            if sim < cfg.merge_threshold:
                 continue
             keep, gone = (dev, other) if dev.article_count >= other.article_count else (other, dev)
             self._absorb(keep, gone)
@@ -475,8 +497,9 @@ class StoryEngine:
 
     def _story_for(self, topic_id: str, article: Article, now: float) -> tuple[StoryState, bool]:
         self._story_index.setdefault(topic_id, TermIndex())
+        self.story_similarities(topic_id)
         best, best_id = 0.0, None
-        for story_id, score in sorted(self.story_similarities(topic_id).items()):
+        for story_id, score in sorted(self._story_links.get((topic_id, _NO_TERMS), {}).items()):
             if score > best:
                 best, best_id = score, story_id
         if best_id is not None and best >= self.config.story_threshold:

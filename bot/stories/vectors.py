@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.stories.text import Token, lead, tokenize
+from bot.stories.text import Token, lead, slug_words, tokenize
 
 SparseVector = dict[str, float]
 
@@ -16,6 +16,7 @@ TITLE_WEIGHT = 1.0
 TEXT_WEIGHT = 0.5
 ENTITY_BOOST = 0.6
 BIGRAM_WEIGHT = 0.5
+SLUG_WEIGHT = 0.5
 # A word must be seen capitalised this often mid-sentence before Title Case headlines count it as a name.
 _NAME_EVIDENCE = 2
 # Every this many documents, words seen only once are forgotten (they then count as unseen: rare).
@@ -72,12 +73,19 @@ class Vocabulary:
                 raw[stem] = get(stem, 0.0) + boost
         for gram in _bigrams(text.title):
             raw[gram] = get(gram, 0.0) + BIGRAM_WEIGHT
+        weights = raw
+        if text.slug:
+            # The slug's words weigh in the vector only: the salience (what is new) is the article's own.
+            weights = dict(raw)
+            for tok in text.slug:
+                if tok.content:
+                    weights[tok.stem] = weights.get(tok.stem, 0.0) + SLUG_WEIGHT
         df = self.df
         count = df.get
         top = self.n_docs + 1.0
         log = math.log
         vec: SparseVector = {}
-        for term, w in raw.items():
+        for term, w in weights.items():
             n = count(term, 0) + 1
             df[term] = n
             vec[term] = (1.0 + log(w) if w > 1.0 else w) * log(top / (n + 0.5))
@@ -110,14 +118,17 @@ class ArticleText:
 
     title: list[Token]
     body: list[Token]
+    # The words of the URL's slug, for an item with no text of its own (the outlet's own summary).
+    slug: list[Token] = field(default_factory=list)
 
     @classmethod
-    def of(cls, title: str, text: str) -> ArticleText:
+    def of(cls, title: str, text: str, url: str = "") -> ArticleText:
         body = lead(text)
         # Feeds often repeat the headline as the first line of the text; count it once.
         if body.startswith(title):
             body = body[len(title) :]
-        return cls(tokenize(title), tokenize(body))
+        slug = tokenize(slug_words(url, title)) if url and not body.strip() else []
+        return cls(tokenize(title), tokenize(body), slug)
 
 
 def _bigrams(tokens: list[Token]) -> list[str]:
