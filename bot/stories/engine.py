@@ -21,7 +21,7 @@ from bot.stories.embedding import Embedder
 from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment, TopicAssignment
 from bot.stories.index import DenseRows, TermIndex, lightest
 from bot.stories.novelty import what_is_new
-from bot.stories.similarity import link_evidence, mix
+from bot.stories.similarity import link_evidence, mix, mix_many
 from bot.stories.text import lead, slug_words
 from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, is_copy
@@ -66,6 +66,8 @@ class EngineConfig:
     dense_floor: float = 0.2
     # A story idle this long is summarised by its heaviest terms (it stays linkable for years).
     story_dormant_h: float = 720.0
+    # Stories kept per topic (threads first): what an article is compared with stays bounded.
+    max_stories: int = 64
 
 
 # Without the model, similarities run lower (no dense share), so the cut-offs sit lower too.
@@ -107,8 +109,9 @@ class StoryEngine:
         self._devs = TermIndex()
         self._dev_rows = DenseRows()
         self._dev_expiry: list[tuple[float, int]] = []
-        # Stories per topic; they are never dropped, only summarised once dormant.
+        # Stories per topic: summarised once dormant, and at most max_stories of them kept.
         self._story_index: dict[str, TermIndex] = {}
+        self._topic_stories: dict[str, set[int]] = {}
         self._story_rows = DenseRows()
         self._dormant: list[tuple[float, int]] = []
         # The current article: its vectors, and what topic matching and assignment both need of it.
@@ -142,6 +145,7 @@ class StoryEngine:
 
     def adopt_story(self, story: StoryState) -> None:
         self.stories[story.id] = story
+        self._topic_stories.setdefault(story.topic_id, set()).add(story.id)
         self._story_index.setdefault(story.topic_id, TermIndex()).add(story.id, story.centroid.terms)
         if story.embedding is not None:
             self._story_rows.set(story.id, story.embedding)
@@ -202,8 +206,8 @@ class StoryEngine:
         limit = now - self.config.story_dormant_h * 3600.0
         while heap and heap[0][0] < limit:
             when, story_id = heapq.heappop(heap)
-            story = self.stories[story_id]
-            if story.last_seen == when:
+            story = self.stories.get(story_id)
+            if story is not None and story.last_seen == when:
                 dropped = story.centroid.prune(DORMANT_STORY_TERMS)
                 self._story_index[story.topic_id].remove(story_id, dropped)
 
@@ -253,8 +257,6 @@ class StoryEngine:
         decay = -math.log(2.0) / (cfg.half_life_h * 3600.0)
         burst = -1.0 / (max(cfg.burst_h, 1e-9) * 3600.0)
         span = cfg.max_span_h * 3600.0
-        stories = self.story_similarities(topic_id, without)
-        best_story = max(stories.values(), default=0.0)
         removed = [(t, vec[t]) for t in without if t in vec]
         devs = self.developments
         dots = self._dev_dots.get(topic_id)
@@ -275,8 +277,12 @@ class StoryEngine:
                     continue
             candidates.append(dev)
             lexical.append(value / math.sqrt(dev.centroid.norm2))
-        ids = [d.id for d in candidates]
-        dense = self._dev_rows.cosines(ids, self.article_embedding() if ids else None)
+        if not candidates:
+            return []
+        # Stories matter only once there is a development to weigh them for.
+        stories = self.story_similarities(topic_id, without)
+        best_story = max(stories.values(), default=0.0)
+        dense = self._dev_rows.cosines([d.id for d in candidates], self.article_embedding())
         scored: list[tuple[float, int]] = []
         for dev, similarity, model in zip(candidates, lexical, dense, strict=True):
             if model is not None:
@@ -324,13 +330,22 @@ class StoryEngine:
                     continue
             lexical[story_id] = value / math.sqrt(story.centroid.norm2)
         ids = list(lexical)
-        dense = self._story_rows.cosines(ids, self.article_embedding() if ids else None)
+        dense = self._story_rows.cosine_array(ids, self.article_embedding() if ids else None)
         out: dict[int, float] = {}
         links: dict[int, float] = {}
-        for story_id, model in zip(ids, dense, strict=True):
-            similarity = lexical[story_id]
-            out[story_id] = similarity if model is None else mix(similarity, model, self.config)
-            links[story_id] = link_evidence(similarity, model, self.config)
+        if dense is not None:
+            # A topic may hold many stories: score them as arrays rather than one by one.
+            import numpy as np
+
+            blended, evidence = mix_many(np.fromiter(lexical.values(), float, len(ids)), dense, self.config)
+            out = dict(zip(ids, blended.tolist(), strict=True))
+            links = dict(zip(ids, evidence.tolist(), strict=True))
+        else:
+            models = self._story_rows.cosines(ids, self.article_embedding() if ids else None)
+            for story_id, model in zip(ids, models, strict=True):
+                similarity = lexical[story_id]
+                out[story_id] = similarity if model is None else mix(similarity, model, self.config)
+                links[story_id] = link_evidence(similarity, model, self.config)
         self._story_sims[key] = out
         self._story_links[key] = links
         return out
@@ -507,4 +522,26 @@ class StoryEngine:
         story = StoryState(self.next_story_id, topic_id, article.title, now, now)
         self.next_story_id += 1
         self.stories[story.id] = story
+        members = self._topic_stories.setdefault(topic_id, set())
+        members.add(story.id)
+        if len(members) > self.config.max_stories:
+            self._retire_story(members, now)
         return story, True
+
+    def _retire_story(self, members: set[int], now: float) -> None:
+        """Past the cap, a topic's least kept story leaves the engine (its rows stay in the store): one-off
+        stories before threads, the longest idle first. Stories with a development still open stay."""
+        idle = now - self.config.window_h * 3600.0
+        stories = self.stories
+        victims = [
+            (stories[sid].development_count > 1, stories[sid].last_seen, sid)
+            for sid in members
+            if stories[sid].last_seen < idle
+        ]
+        if not victims:
+            return
+        *_, story_id = min(victims)
+        story = stories.pop(story_id)
+        members.discard(story_id)
+        self._story_index[story.topic_id].remove(story_id, story.centroid.terms)
+        self._story_rows.remove(story_id)

@@ -17,12 +17,17 @@ SparseVector = dict[str, float]
 
 
 def lightest(weights: dict[str, float], keep: int) -> list[str]:
-    """The terms outside the heaviest `keep` (terms tied with the last kept one stay): sorting the bare
-    weights runs in C, so this is much cheaper than ranking the items."""
+    """The terms outside the heaviest `keep`, ties broken by term: sorting the bare weights runs in C, so
+    finding the cut-off is much cheaper than ranking the items."""
     if len(weights) <= keep:
         return []
     cutoff = sorted(weights.values(), reverse=True)[keep - 1]
-    return [t for t, w in weights.items() if w < cutoff]
+    dropped = [t for t, w in weights.items() if w < cutoff]
+    tied = [t for t, w in weights.items() if w == cutoff]
+    room = keep - (len(weights) - len(dropped) - len(tied))
+    if room < len(tied):
+        dropped.extend(sorted(tied)[room:])
+    return dropped
 
 
 @dataclass(slots=True)
@@ -54,7 +59,7 @@ class Centroid:
         return sum([w * get(t, 0.0) for t, w in vec.items()]) / math.sqrt(self.norm2)
 
     def prune(self, keep: int) -> list[str]:
-        """Keep the heaviest `keep` terms (and any tied with the last); returns the dropped ones."""
+        """Keep the heaviest `keep` terms; returns the dropped ones."""
         terms = self.terms
         dropped = lightest(terms, keep)
         if dropped:
@@ -154,3 +159,14 @@ class DenseRows:
             return [None] * len(ids)
         values = iter((self._matrix[found] @ unit).tolist())
         return [next(values) if r >= 0 else None for r in rows]
+
+    def cosine_array(self, ids: list[int], unit: Any) -> Any:
+        """The same cosines as one numpy array, or None unless every listed cluster has a vector."""
+        if self._matrix is None or unit is None or not ids:
+            return None
+        slot = self._slot
+        try:
+            rows = [slot[cid] for cid in ids]
+        except KeyError:
+            return None
+        return self._matrix[rows] @ unit

@@ -37,3 +37,14 @@ def link_evidence(lexical: float, dense: float | None, cfg: BlendSettings) -> fl
     if dense is None:
         return lexical
     return lexical * max(0.0, (dense - cfg.story_floor) / (1.0 - cfg.story_floor))
+
+
+def mix_many(lexical: Any, dense: Any, cfg: BlendSettings) -> tuple[Any, Any]:
+    """mix and link_evidence over numpy arrays of candidates at once."""
+    import numpy as np
+
+    blended = (1.0 - cfg.dense_weight) * lexical + cfg.dense_weight * np.maximum(
+        0.0, (dense - cfg.dense_floor) / (1.0 - cfg.dense_floor)
+    )
+    links = lexical * np.maximum(0.0, (dense - cfg.story_floor) / (1.0 - cfg.story_floor))
+    return blended, links
