@@ -353,28 +353,13 @@ class StoryEngine:
     def _merge_neighbours(self, dev: DevelopmentState, ranked: list[tuple[float, int]]) -> DevelopmentState:
         """An article fitting two developments may show they are one: merge them if their centroids agree."""
         cfg = self.config
-        import os
-
-        K = int(os.environ.get("SW_MK", "2"))
-        MD = os.environ.get("SW_MD", "0") == "1"
-        for score, other_id in ranked[1:K]:
+        for score, other_id in ranked[1:_COPY_CANDIDATES]:
             if score < cfg.join_threshold:
                 break
             other = self.developments.get(other_id)
             if other is None:
                 continue
-            sim = cosine(dev.centroid.terms, other.centroid.terms)
-            if MD and dev.embedding is not None and other.embedding is not None:
-                import numpy as np
-
-                d = float(
-                    dev.embedding
-                    @ other.embedding
-                    / np.linalg.norm(dev.embedding)
-                    / np.linalg.norm(other.embedding)
-                )
-                sim = mix(sim, d, cfg)
-            if sim < cfg.merge_threshold:
+            if cosine(dev.centroid.terms, other.centroid.terms) < cfg.merge_threshold:
                 continue
             keep, gone = (dev, other) if dev.article_count >= other.article_count else (other, dev)
             self._absorb(keep, gone)
