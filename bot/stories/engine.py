@@ -67,7 +67,7 @@ class EngineConfig:
     # A story idle this long is summarised by its heaviest terms (it stays linkable for years).
     story_dormant_h: float = 720.0
     # Stories kept per topic (threads first): what an article is compared with stays bounded.
-    max_stories: int = 64
+    max_stories: int = 32
 
 
 # Without the model, similarities run lower (no dense share), so the cut-offs sit lower too.
@@ -319,17 +319,21 @@ class StoryEngine:
         if dots is None:
             dots = self._story_dots[topic_id] = index.dots(self._vec)
         vec = self._vec
-        removed = [(t, vec[t]) for t in without if t in vec]
+        stories = self.stories
         lexical: dict[int, float] = {}
-        for story_id, value in dots.items():
-            story = self.stories[story_id]
-            if removed:
+        if without:
+            removed = [(t, vec[t]) for t in without if t in vec]
+            for story_id, value in dots.items():
+                terms = stories[story_id].centroid.terms
                 for term, weight in removed:
-                    value -= weight * story.centroid.terms.get(term, 0.0)
-                if value <= _SHARED_NOTHING:
-                    continue
-            lexical[story_id] = value / math.sqrt(story.centroid.norm2)
+                    value -= weight * terms.get(term, 0.0)
+                if value > _SHARED_NOTHING:
+                    lexical[story_id] = value
+        else:
+            lexical = dots
+        sqrt = math.sqrt
         ids = list(lexical)
+        norms = [sqrt(stories[story_id].centroid.norm2) for story_id in ids]
         dense = self._story_rows.cosine_array(ids, self.article_embedding() if ids else None)
         out: dict[int, float] = {}
         links: dict[int, float] = {}
@@ -337,13 +341,14 @@ class StoryEngine:
             # A topic may hold many stories: score them as arrays rather than one by one.
             import numpy as np
 
-            blended, evidence = mix_many(np.fromiter(lexical.values(), float, len(ids)), dense, self.config)
+            values = np.fromiter(lexical.values(), float, len(ids)) / np.array(norms)
+            blended, evidence = mix_many(values, dense, self.config)
             out = dict(zip(ids, blended.tolist(), strict=True))
             links = dict(zip(ids, evidence.tolist(), strict=True))
         else:
             models = self._story_rows.cosines(ids, self.article_embedding() if ids else None)
-            for story_id, model in zip(ids, models, strict=True):
-                similarity = lexical[story_id]
+            for story_id, norm, model in zip(ids, norms, models, strict=True):
+                similarity = lexical[story_id] / norm
                 out[story_id] = similarity if model is None else mix(similarity, model, self.config)
                 links[story_id] = link_evidence(similarity, model, self.config)
         self._story_sims[key] = out
