@@ -38,6 +38,8 @@ class TopicThresholds:
     none_profile: float = 0.17
     # An article with no keyword joins if it is this close to one of the topic's developments.
     none_development: float = 0.15
+    # Below this lexical similarity to the topic's profile, the model is not asked.
+    words_floor: float = 0.04
 
 
 @dataclass
@@ -162,8 +164,12 @@ class TopicMatcher:
     def profile_similarity(self, state: TopicState, vec: SparseVector, engine: StoryEngine) -> float:
         seed = sum(w * state.seed.get(t, 0.0) for t, w in vec.items())
         lexical = max(seed, state.profile.cosine(vec))
+        if engine.embedder is None or lexical < self.thresholds.words_floor:
+            # The model's likeness alone does not admit an article whose words barely touch the topic
+            # (and most articles are such: they are spared the model).
+            return lexical
         embedding = engine.article_embedding()
-        if embedding is None or engine.embedder is None:
+        if embedding is None:
             return lexical
         if state.dense is None:
             state.dense = engine.embedder.embed([f"{state.topic.name}. {state.topic.description}"])[0]
