@@ -38,7 +38,8 @@ class TopicThresholds:
     none_profile: float = 0.17
     # An article with no keyword joins if it is this close to one of the topic's developments.
     none_development: float = 0.15
-    # Below this lexical similarity to the topic's profile, the model is not asked.
+    # Below this lexical similarity to the topic's profile, an article without a keyword is not put
+    # to the model.
     words_floor: float = 0.04
 
 
@@ -148,7 +149,7 @@ class TopicMatcher:
             return True
         if not hits and not near:
             # No development of this topic is near: only a strong likeness to the topic itself admits it.
-            return self.profile_similarity(state, vec, engine) >= th.none_profile
+            return self.profile_similarity(state, vec, engine, th.words_floor) >= th.none_profile
         own: frozenset[str] = frozenset()
         if hits:
             # Backing for an ambiguous keyword must come from the article's other words, not the keyword.
@@ -158,15 +159,17 @@ class TopicMatcher:
         development = ranked[0][0] if ranked else 0.0
         if development >= (engine.config.join_threshold if hits else th.none_development):
             return True
-        profile = self.profile_similarity(state, vec, engine)
+        profile = self.profile_similarity(state, vec, engine, 0.0 if hits else th.words_floor)
         return profile >= (th.weak_profile if hits else th.none_profile)
 
-    def profile_similarity(self, state: TopicState, vec: SparseVector, engine: StoryEngine) -> float:
+    def profile_similarity(
+        self, state: TopicState, vec: SparseVector, engine: StoryEngine, words_floor: float = 0.0
+    ) -> float:
         seed = sum(w * state.seed.get(t, 0.0) for t, w in vec.items())
         lexical = max(seed, state.profile.cosine(vec))
-        if engine.embedder is None or lexical < self.thresholds.words_floor:
-            # The model's likeness alone does not admit an article whose words barely touch the topic
-            # (and most articles are such: they are spared the model).
+        if engine.embedder is None or lexical < words_floor:
+            # Without a keyword, the model's likeness alone does not admit an article whose words barely
+            # touch the topic (and most articles are such: they are spared the model).
             return lexical
         embedding = engine.article_embedding()
         if embedding is None:
