@@ -93,22 +93,23 @@ class WordLlamaEmbedder:
         ids = self._ids(texts)
         if len(texts) == 1:
             # One text (the engine embeds on demand): its rows are few enough to stay in cache.
-            if not ids[0]:
-                return [np.zeros(self.dim, dtype=np.float32)]
-            vec = self._matrix[ids[0]].sum(axis=0)
+            sums = np.zeros((1, self.dim), dtype=np.float32)
+            if ids[0]:
+                sums[0] = np.add.reduceat(self._matrix[ids[0]], [0], axis=0)[0]
+        else:
+            lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+            flat = np.fromiter((t for i in ids for t in i), dtype=np.int64, count=int(lengths.sum()))
+            # One gather and one segmented sum for the whole batch (each text's sum is the same as alone).
+            sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+            filled = lengths > 0
+            if flat.size:
+                starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
+                sums[filled] = np.add.reduceat(self._matrix[flat], starts, axis=0)
+        out: list[Vector] = []
+        for vec in sums:
             norm = float(np.sqrt(vec @ vec))
-            return [vec / norm if norm > 0.0 else vec]
-        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
-        flat = np.fromiter((t for i in ids for t in i), dtype=np.int64, count=int(lengths.sum()))
-        # One gather and one segmented sum for the whole batch: per-text numpy calls cost more than the sums.
-        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
-        filled = lengths > 0
-        if flat.size:
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
-            sums[filled] = np.add.reduceat(self._matrix[flat], starts, axis=0)
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        unit = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
-        return list(unit)
+            out.append(vec / norm if norm > 0.0 else vec)
+        return out
 
 
 def load_embedder(choice: str = "auto") -> Embedder | None:

@@ -152,8 +152,20 @@ class StoryEngine:
         heapq.heappush(self._dormant, (story.last_seen, story.id))
 
     def process_batch(self, articles: Sequence[Article]) -> list[Decision]:
-        """Decide a batch in order, each article before the next is looked at."""
-        return [self.process(a) for a in articles]
+        """Decide a batch in order, each article before the next is looked at.
+
+        The model embeds at once the articles that name a topic's keyword (or all, without topics): they
+        will need it, and one batch costs far less than one call each. The rest embed on demand.
+        """
+        texts = [ArticleText.of(a.title, a.text, a.url) for a in articles]
+        embeddings: list[Any] = [None] * len(articles)
+        if self.embedder is not None:
+            wanted = [i for i, text in enumerate(texts) if self.matcher.may_need_model(text)]
+            if len(wanted) > 1:
+                vectors = self.embedder.embed([embedding_text(articles[i]) for i in wanted])
+                for i, vector in zip(wanted, vectors, strict=True):
+                    embeddings[i] = vector
+        return [self.process(a, e, t) for a, e, t in zip(articles, embeddings, texts, strict=True)]
 
     def article_embedding(self) -> Any:
         """The current article's model vector, made the first time something asks for it.
@@ -164,9 +176,10 @@ class StoryEngine:
             self._embedding = self.embedder.embed([embedding_text(self._article)])[0]
         return self._embedding
 
-    def process(self, article: Article, embedding: Any = None) -> Decision:
+    def process(self, article: Article, embedding: Any = None, text: ArticleText | None = None) -> Decision:
         now = article.published.timestamp()
-        text = ArticleText.of(article.title, article.text, article.url)
+        if text is None:
+            text = ArticleText.of(article.title, article.text, article.url)
         vec, salience = self.vocab.observe(text)
         self._expire(now)
         self._vec = vec

@@ -106,6 +106,13 @@ class TopicMatcher:
             for stem in state.seed:
                 self._by_seed.setdefault(stem, set()).add(topic.id)
 
+    def may_need_model(self, text: ArticleText) -> bool:
+        """Whether deciding this article will likely ask the model: a keyword of some topic appears in it."""
+        if not self.topics or self._always:
+            return True
+        keywords = self._by_keyword
+        return any(t.stem in keywords for t in text.title) or any(t.stem in keywords for t in text.body)
+
     def match(self, article: Article, text: ArticleText, vec: SparseVector, engine: StoryEngine) -> list[str]:
         # Only regular expressions read the folded raw text, and folding long non-ASCII text is slow.
         raw = f"{article.title}\n{article.text}" if self._regex else ""

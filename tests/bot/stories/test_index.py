@@ -110,6 +110,7 @@ def test_model_ids_by_word_match_the_tokenizer() -> None:
     whole = [e.ids for e in embedder._tokenizer.encode_batch(texts, add_special_tokens=False)]
     assert embedder._ids(texts) == whole
     assert [embedder._ids([t])[0] for t in texts] == whole
-    one = embedder.embed(texts[:1])[0]
-    batch = embedder.embed(texts)[0]
-    assert float(one @ batch) == pytest.approx(1.0, abs=1e-5)
+    # A text's vector is the same to the bit alone or in a batch: restarts move batch boundaries.
+    batch = embedder.embed(texts)
+    for text, vector in zip(texts, batch, strict=True):
+        assert (embedder.embed([text])[0] == vector).all()
