@@ -27,6 +27,8 @@ from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, is_copy
 
 _COPY_CANDIDATES = 2
+# A development sharing only a stray background word (lexical cosine below this) is no candidate.
+_MIN_SHARED = 0.01
 # An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
 _NEAR_TOPICS = 3
 _NEAR_TERMS = 10
@@ -286,10 +288,11 @@ class StoryEngine:
                 terms = dev.centroid.terms
                 for term, weight in removed:
                     value -= weight * terms.get(term, 0.0)
-                if value <= _SHARED_NOTHING:
-                    continue
+            similarity = value / math.sqrt(dev.centroid.norm2)
+            if similarity < _MIN_SHARED:
+                continue
             candidates.append(dev)
-            lexical.append(value / math.sqrt(dev.centroid.norm2))
+            lexical.append(similarity)
         if not candidates:
             return []
         # Stories matter only once there is a development to weigh them for.
