@@ -27,7 +27,7 @@ from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, is_copy
 
 _COPY_CANDIDATES = 2
-# A development sharing only a stray background word (lexical cosine below this) is no candidate.
+# A development or story sharing only a stray background word (lexical cosine below this) is no candidate.
 _MIN_SHARED = 0.01
 # An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
 _NEAR_TOPICS = 3
@@ -35,8 +35,6 @@ _NEAR_TERMS = 10
 # Merge records kept for the snapshot: only recent merges can still matter to a reader.
 _MAX_MERGES = 4096
 _NO_TERMS: frozenset[str] = frozenset()
-# What is left of a dot product once the only shared terms are taken out (rounding aside).
-_SHARED_NOTHING = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,20 +334,17 @@ class StoryEngine:
             dots = self._story_dots[topic_id] = index.dots(self._vec)
         vec = self._vec
         stories = self.stories
-        lexical: dict[int, float] = {}
-        if without:
-            removed = [(t, vec[t]) for t in without if t in vec]
-            for story_id, value in dots.items():
-                terms = stories[story_id].centroid.terms
-                for term, weight in removed:
-                    value -= weight * terms.get(term, 0.0)
-                if value > _SHARED_NOTHING:
-                    lexical[story_id] = value
-        else:
-            lexical = dots
+        removed = [(t, vec[t]) for t in without if t in vec]
         sqrt = math.sqrt
+        lexical: dict[int, float] = {}
+        for story_id, value in dots.items():
+            centroid = stories[story_id].centroid
+            for term, weight in removed:
+                value -= weight * centroid.terms.get(term, 0.0)
+            similarity = value / sqrt(centroid.norm2)
+            if similarity >= _MIN_SHARED:
+                lexical[story_id] = similarity
         ids = list(lexical)
-        norms = [sqrt(stories[story_id].centroid.norm2) for story_id in ids]
         dense = self._story_rows.cosine_array(ids, self.article_embedding() if ids else None)
         out: dict[int, float] = {}
         links: dict[int, float] = {}
@@ -357,14 +352,14 @@ class StoryEngine:
             # A topic may hold many stories: score them as arrays rather than one by one.
             import numpy as np
 
-            values = np.fromiter(lexical.values(), float, len(ids)) / np.array(norms)
+            values = np.fromiter(lexical.values(), float, len(ids))
             blended, evidence = mix_many(values, dense, self.config)
             out = dict(zip(ids, blended.tolist(), strict=True))
             links = dict(zip(ids, evidence.tolist(), strict=True))
         else:
             models = self._story_rows.cosines(ids, self.article_embedding() if ids else None)
-            for story_id, norm, model in zip(ids, norms, models, strict=True):
-                similarity = lexical[story_id] / norm
+            for story_id, model in zip(ids, models, strict=True):
+                similarity = lexical[story_id]
                 out[story_id] = similarity if model is None else mix(similarity, model, self.config)
                 links[story_id] = link_evidence(similarity, model, self.config)
         self._story_sims[key] = out
