@@ -193,7 +193,8 @@ class TopicMatcher:
         if embedding is not None and state.dense is not None:
             state.dense = state.dense + embedding
         state.accepted += 1
-        if state.accepted % 200 == 0:
+        if len(state.profile.terms) > 2 * _PROFILE_TERMS:
+            # Summarised by its heaviest terms as it grows, so the profile stays small to compare with.
             state.profile.prune(_PROFILE_TERMS)
 
     def to_state(self) -> dict[str, Any]:
