@@ -288,6 +288,11 @@ class Token(NamedTuple):
     # Written with a capital first letter; starts with a letter.
     capital: bool = False
     alpha: bool = True
+    # What this occurrence says of the word's case (-1 nothing, 0 capitalised, 1 lower case), and how it
+    # weighs (0 not at all, 1 as a name, 2 as a name if the stream writes it so, 3 as a word): worked out
+    # once per form and place, since every article asks.
+    evidence: int = -1
+    kind: int = 3
 
 
 class _Word(NamedTuple):
@@ -318,8 +323,13 @@ def _analyse(surface: str) -> _Word | None:
         named = number or (acronym and len(surface) <= 6)
         capital = surface[0].isupper()
         alpha = folded[0].isalpha()
-        sighted = Token(surface, folded, stemmed, named or capital, False, content, capital, alpha)
-        blind = Token(surface, folded, stemmed, named, True, content, capital, alpha)
+        evidence = (0 if capital else 1) if alpha else -1
+        kind = (1 if named or capital else 3) if content else 0
+        sighted = Token(
+            surface, folded, stemmed, named or capital, False, content, capital, alpha, evidence, kind
+        )
+        kind = (1 if named else 2 if capital else 3) if content else 0
+        blind = Token(surface, folded, stemmed, named, True, content, capital, alpha, -1, kind)
         long_alpha = surface[0].isalpha() and len(surface) > 3
         word = _Word(acronym, long_alpha, surface[0].isupper(), sighted, blind)
     if len(_WORDS) >= _MAX_WORDS:

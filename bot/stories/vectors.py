@@ -42,34 +42,36 @@ class Vocabulary:
         if self.n_docs % _PRUNE_EVERY == 0:
             self.prune()
         case = self.case
+        counted = case.get
         for tokens in (text.title, text.body):
             for tok in tokens:
-                if tok.case_blind or not tok.alpha:
-                    continue
-                counts = case.get(tok.stem)
-                if counts is None:
-                    counts = case[tok.stem] = [0, 0]
-                counts[0 if tok.capital else 1] += 1
+                evidence = tok.evidence
+                if evidence >= 0:
+                    counts = counted(tok.stem)
+                    if counts is None:
+                        counts = case[tok.stem] = [0, 0]
+                    counts[evidence] += 1
         raw: dict[str, float] = {}
         get = raw.get
         for tokens, weight in ((text.title, TITLE_WEIGHT), (text.body, TEXT_WEIGHT)):
             named = weight * (1.0 + ENTITY_BOOST)
             for tok in tokens:
-                if not tok.content:
+                kind = tok.kind
+                if kind == 0:
                     continue
                 stem = tok.stem
-                if tok.entity:
+                if kind == 3:
+                    boost = weight
+                elif kind == 1:
                     boost = named
-                elif tok.case_blind and tok.capital:
+                else:
                     # A capital that says nothing by itself: a name if the stream writes the word so.
-                    counts = case.get(stem)
+                    counts = counted(stem)
                     boost = (
                         named
                         if counts is not None and counts[0] >= _NAME_EVIDENCE and counts[0] > 2 * counts[1]
                         else weight
                     )
-                else:
-                    boost = weight
                 raw[stem] = get(stem, 0.0) + boost
         for gram in _bigrams(text.title):
             raw[gram] = get(gram, 0.0) + BIGRAM_WEIGHT
@@ -82,14 +84,20 @@ class Vocabulary:
                     weights[tok.stem] = weights.get(tok.stem, 0.0) + SLUG_WEIGHT
         df = self.df
         count = df.get
-        top = self.n_docs + 1.0
         log = math.log
+        log_top = log(self.n_docs + 1.0)
         vec: SparseVector = {}
+        norm2 = 0.0
         for term, w in weights.items():
             n = count(term, 0) + 1
             df[term] = n
-            vec[term] = (1.0 + log(w) if w > 1.0 else w) * log(top / (n + 0.5))
-        return normalize(vec), raw
+            value = (1.0 + log(w) if w > 1.0 else w) * (log_top - log(n + 0.5))
+            vec[term] = value
+            norm2 += value * value
+        if norm2 == 0.0:
+            return {}, raw
+        scale = 1.0 / math.sqrt(norm2)
+        return {t: v * scale for t, v in vec.items()}, raw
 
     def prune(self) -> None:
         """Forget words seen once: most bigrams and typos, which would otherwise grow without bound."""
