@@ -241,14 +241,14 @@ class StoryEngine:
         vec = self._vec
         heavy = sorted(vec, key=vec.__getitem__, reverse=True)[:_NEAR_TERMS]
         partial = self._devs.dots({term: vec[term] for term in heavy})
-        closest = sorted(partial.items(), key=lambda kv: (-kv[1], kv[0]))[:_NEAR_TOPICS]
+        closest = heapq.nsmallest(_NEAR_TOPICS, [(-value, dev_id) for dev_id, value in partial.items()])
         devs = self.developments
         # A few shared words are not nearness: the heavy terms alone must already make a cosine.
         threshold = self.config.join_threshold
         return {
             devs[dev_id].topic_id
-            for dev_id, value in closest
-            if value >= threshold * math.sqrt(devs[dev_id].centroid.norm2)
+            for value, dev_id in closest
+            if -value >= threshold * math.sqrt(devs[dev_id].centroid.norm2)
         }
 
     def rank_developments(

@@ -46,10 +46,12 @@ class QueryText:
     source: str
     folded: str
     stems: frozenset[str] = field(default=frozenset())
+    # Where each leaf was found (by id: a topic's query asks `matches` and then `hits` of the same leaves).
+    found: dict[int, Hit | None] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def of(cls, title: list[Token], body: list[Token], source: str, raw: str) -> QueryText:
-        stems = frozenset(t.stem for t in title) | frozenset(t.stem for t in body)
+        stems = frozenset([t.stem for t in title]) | frozenset([t.stem for t in body])
         return cls(tuple(title), tuple(body), fold(source), fold(raw), stems)
 
 
@@ -72,6 +74,13 @@ class Leaf:
     pattern: Any = None
 
     def find(self, doc: QueryText) -> Hit | None:
+        key = id(self)
+        if key in doc.found:
+            return doc.found[key]
+        hit = doc.found[key] = self._find(doc)
+        return hit
+
+    def _find(self, doc: QueryText) -> Hit | None:
         if self.kind == "source":
             return Hit(self, False, ()) if self.text in doc.source else None
         if self.kind == "regex":
