@@ -65,3 +65,17 @@ def test_restart_after_retirement_changes_nothing(cut: int) -> None:
     restored = load_engine(dump_engine(first), config=CONFIG)
     assert set(restored.stories) == set(first.stories)
     assert head + run(restored, STREAM[cut:]) == whole
+
+
+@pytest.mark.parametrize("cut", [3, 7, 10])
+def test_restart_with_the_model_changes_nothing(cut: int) -> None:
+    pytest.importorskip("wordllama", reason="the model extra is not installed")
+    from bot.stories.embedding import load_embedder
+
+    embedder = load_embedder("wordllama")
+    config = dataclasses.replace(CONFIG, join_threshold=0.07, story_threshold=0.04)
+    whole = run(StoryEngine(config=config, embedder=embedder), STREAM)
+    first = StoryEngine(config=config, embedder=embedder)
+    head = run(first, STREAM[:cut])
+    restored = load_engine(dump_engine(first), config=config, embedder=embedder)
+    assert head + run(restored, STREAM[cut:]) == whole
