@@ -27,6 +27,8 @@ from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, is_copy
 
 _COPY_CANDIDATES = 2
+# Up to this many stories, scoring one by one costs less than numpy's per-call overhead.
+_ONE_BY_ONE = 8
 # A development or story sharing only a stray background word (lexical cosine below this) is no candidate.
 _MIN_SHARED = 0.01
 # An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
@@ -345,7 +347,8 @@ class StoryEngine:
             if similarity >= _MIN_SHARED:
                 lexical[story_id] = similarity
         ids = list(lexical)
-        dense = self._story_rows.cosine_array(ids, self.article_embedding() if ids else None)
+        many = len(ids) > _ONE_BY_ONE
+        dense = self._story_rows.cosine_array(ids, self.article_embedding()) if many else None
         out: dict[int, float] = {}
         links: dict[int, float] = {}
         if dense is not None:
