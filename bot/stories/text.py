@@ -299,12 +299,14 @@ class _Word(NamedTuple):
     """What a surface form always is, whatever its place: analysed once, then shared by every text."""
 
     acronym: bool
-    # Counts toward the Title Case test (a letter first, longer than three characters)...
-    long_alpha: bool
-    # ...and is capitalised.
-    upper: bool
+    # Counts toward the Title Case test (1: a letter first, longer than three characters)...
+    long_alpha: int
+    # ...and is capitalised (1).
+    long_upper: int
     sighted: Token
     blind: Token
+    # Ends a sentence by itself ('wow!').
+    exclaims: bool
 
 
 # surface -> its analysis (None: nothing to match, e.g. only combining marks); news reuses its words.
@@ -331,7 +333,8 @@ def _analyse(surface: str) -> _Word | None:
         kind = (1 if named else 2 if capital else 3) if content else 0
         blind = Token(surface, folded, stemmed, named, True, content, capital, alpha, -1, kind)
         long_alpha = surface[0].isalpha() and len(surface) > 3
-        word = _Word(acronym, long_alpha, surface[0].isupper(), sighted, blind)
+        long_upper = long_alpha and surface[0].isupper()
+        word = _Word(acronym, int(long_alpha), int(long_upper), sighted, blind, surface[-1] in "!?")
     if len(_WORDS) >= _MAX_WORDS:
         _WORDS.clear()
     _WORDS[surface] = word
@@ -341,7 +344,8 @@ def _analyse(surface: str) -> _Word | None:
 def tokenize(text: str) -> list[Token]:
     """Split text into tokens, recording for each one whether its capitalisation marks a name."""
     cache = _WORDS
-    words: list[tuple[_Word, bool]] = []
+    words: list[_Word] = []
+    ends: list[bool | str] = []
     long_alpha = upper = 0
     for surface, stop in _TOKEN_RE.findall(text):
         word = cache.get(surface)
@@ -350,18 +354,18 @@ def tokenize(text: str) -> list[Token]:
             word = None if surface in cache else _analyse(surface)
             if word is None:
                 continue
-        words.append((word, bool(stop) or surface[-1] in "!?"))
-        if word.long_alpha:
-            long_alpha += 1
-            upper += word.upper
+        words.append(word)
+        ends.append(stop or word.exclaims)
+        long_alpha += word.long_alpha
+        upper += word.long_upper
     # Headlines in Title Case or ALL CAPS capitalise every word, so case says nothing there.
     title_case = long_alpha >= 3 and 10 * upper >= 7 * long_alpha
     tokens: list[Token] = []
     append = tokens.append
-    sentence_start = True
-    for word, ends in words:
+    sentence_start: bool | str = True
+    for word, end in zip(words, ends, strict=True):
         append(word.blind if sentence_start or (title_case and not word.acronym) else word.sighted)
-        sentence_start = ends
+        sentence_start = end
     return tokens
 
 
