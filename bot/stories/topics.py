@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # Without configured topics every article belongs to this one (eval streams without --topics).
 IMPLICIT_TOPIC = "all"
 _PROFILE_TERMS = 600
+_COMMON_SEED_TOPICS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,10 @@ class TopicMatcher:
                     self._always.add(topic.id)
             for stem in state.seed:
                 self._by_seed.setdefault(stem, set()).add(topic.id)
+        # A word in many topics' names or descriptions ('news', 'topic') says nothing of which one an
+        # article is about: it does not put an article up for all of them.
+        common = max(_COMMON_SEED_TOPICS, len(self.topics) // 10)
+        self._by_seed = {stem: ids for stem, ids in self._by_seed.items() if len(ids) <= common}
 
     def may_need_model(self, text: ArticleText) -> bool:
         """Whether deciding this article will likely ask the model: a keyword of some topic appears in it."""
