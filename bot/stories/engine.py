@@ -29,8 +29,10 @@ from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, i
 _COPY_CANDIDATES = 2
 # Up to this many stories, scoring one by one costs less than numpy's per-call overhead.
 _ONE_BY_ONE = 8
-# A development or story sharing only a stray background word (lexical cosine below this) is no candidate.
+# A development sharing only a stray background word (lexical cosine below this) is no candidate...
 _MIN_SHARED = 0.01
+# ...nor a story below this: its link evidence (lexical times at most 1) could not reach story_threshold.
+_MIN_STORY_SHARED = 0.03
 # An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
 _NEAR_TOPICS = 3
 _NEAR_TERMS = 10
@@ -344,7 +346,7 @@ class StoryEngine:
             for term, weight in removed:
                 value -= weight * centroid.terms.get(term, 0.0)
             similarity = value / sqrt(centroid.norm2)
-            if similarity >= _MIN_SHARED:
+            if similarity >= _MIN_STORY_SHARED:
                 lexical[story_id] = similarity
         ids = list(lexical)
         many = len(ids) > _ONE_BY_ONE
