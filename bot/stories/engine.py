@@ -340,13 +340,14 @@ class StoryEngine:
         stories = self.stories
         removed = [(t, vec[t]) for t in without if t in vec]
         sqrt = math.sqrt
+        least = min(_MIN_STORY_SHARED, self.config.story_threshold)
         lexical: dict[int, float] = {}
         for story_id, value in dots.items():
             centroid = stories[story_id].centroid
             for term, weight in removed:
                 value -= weight * centroid.terms.get(term, 0.0)
             similarity = value / sqrt(centroid.norm2)
-            if similarity >= _MIN_STORY_SHARED:
+            if similarity >= least:
                 lexical[story_id] = similarity
         ids = list(lexical)
         many = len(ids) > _ONE_BY_ONE
