@@ -301,28 +301,30 @@ class StoryEngine:
         stories = self.story_similarities(topic_id, without)
         best_story = max(stories.values(), default=0.0)
         dense = self._dev_rows.cosines([d.id for d in candidates], self.article_embedding())
-        scored: list[tuple[float, int]] = []
+        # Negated scores: the native tuple order is then best first, ties by id.
+        order: list[tuple[float, int]] = []
+        exp = math.exp
         for dev, similarity, model in zip(candidates, lexical, dense, strict=True):
             if model is not None:
                 similarity = mix(similarity, model, cfg)
             gap = max(0.0, now - dev.last_seen)
-            score = similarity * math.exp(decay * gap)
+            score = similarity * exp(decay * gap)
             own_story = stories.get(dev.story_id, 0.0)
             # While a story is in the middle of a development, what fits the story fits that development.
-            score = max(score, own_story * math.exp(burst * gap))
+            score = max(score, own_story * exp(burst * gap))
             # An article that plainly belongs to another story does not join this story's development.
             if best_story > 0.0:
                 score *= min(1.0, own_story / best_story) ** cfg.story_consistency
-            scored.append((score, dev.id))
-        scored.sort(key=lambda pair: (-pair[0], pair[1]))
+            order.append((-score, dev.id))
+        order.sort()
         # Copies are checked against the members of the closest few only: a copy is close to its centroid too.
-        for rank, (score, dev_id) in enumerate(scored[:_COPY_CANDIDATES]):
-            if score < cfg.join_threshold / 2:
+        for rank, (negated, dev_id) in enumerate(order[:_COPY_CANDIDATES]):
+            if -negated < cfg.join_threshold / 2:
                 break
             if any(is_copy(vec, m, cfg.near_duplicate) for m in devs[dev_id].members):
-                scored[rank] = (max(score, 1.0), dev_id)
-        scored.sort(key=lambda pair: (-pair[0], pair[1]))
-        return scored
+                order[rank] = (min(negated, -1.0), dev_id)
+        order.sort()
+        return [(-negated, dev_id) for negated, dev_id in order]
 
     def story_similarities(self, topic_id: str, without: frozenset[str] = _NO_TERMS) -> dict[int, float]:
         """Similarity of the current article to each story of the topic that shares a term with it."""
