@@ -20,7 +20,7 @@ SLUG_WEIGHT = 0.5
 # A word must be seen capitalised this often mid-sentence before Title Case headlines count it as a name.
 _NAME_EVIDENCE = 2
 # Every this many documents, words seen only once are forgotten (they then count as unseen: rare).
-_PRUNE_EVERY = 20_000
+_PRUNE_EVERY = 5_000
 
 
 @dataclass
