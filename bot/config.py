@@ -5,6 +5,7 @@ Validation errors name the key and the reason (`ConfigError: ingest.timeout_s: m
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -93,6 +94,39 @@ class DiscordSettings(_Section):
     gateway: bool = True
 
 
+class MetricsSettings(_Section):
+    """`/healthz` and `/metrics` over HTTP, in the bot's own process; off unless enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    # 0 picks a free port (tests); the log says which.
+    port: Annotated[int, Field(ge=0, le=65535)] = 9360
+    # Client addresses or networks that may ask; anyone else gets 403 (proxy headers are not trusted).
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    # How long a probe or scrape waits for the database before calling it unreachable.
+    store_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+
+    @field_validator("allow", mode="before")
+    @classmethod
+    def _split_allow(cls, value: Any) -> Any:
+        # From the environment the list arrives as one comma-separated string.
+        return (
+            tuple(part.strip() for part in value.split(",") if part.strip())
+            if isinstance(value, str)
+            else value
+        )
+
+    @field_validator("allow")
+    @classmethod
+    def _networks(cls, allow: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in allow:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {entry[:60]!r}") from None
+        return allow
+
+
 class Settings(_Section):
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("storywatch")))
     database_url: str | None = None
@@ -103,6 +137,7 @@ class Settings(_Section):
     digest: DigestSettings = DigestSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
+    metrics: MetricsSettings = MetricsSettings()
     sources: tuple[SourceSettings, ...] = ()
     topics: tuple[TopicSettings, ...] = ()
 

@@ -13,18 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messages import build_alert
 from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
+from bot.metrics import NO_METRICS, Metrics
 from bot.models import Article, Destination, Subscription
 from bot.polling import PollReport
 from bot.store.db import Store
 from bot.store.digests import development_views
 from bot.store.outbox import NewMessage, enqueue_messages
-from bot.store.schema import topics
+from bot.store.schema import outbox, topics
 from bot.store.subscriptions import channel_key, mutes_for_stories, subscriptions_for_topic
 from bot.stories.engine import StoryEngine
 from bot.stories.events import Event
@@ -40,6 +41,8 @@ class FanoutReport:
     alerts: int = 0
     muted: int = 0
     below_min_sources: int = 0
+    # Of `alerts`, the rows the outbox took: a key already queued (an earlier event) is skipped.
+    queued: int = 0
 
 
 def alert_key(destination: Destination, development_id: int) -> str:
@@ -104,16 +107,32 @@ async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now:
                     subscription_id=sub.id,
                 )
             )
-    await enqueue_messages(conn, rows, now=now)
-    report = FanoutReport(len(reached), len(rows), muted, below)
+    queued = await _enqueue_counted(conn, rows, list(reached), now=now)
+    report = FanoutReport(len(reached), len(rows), muted, below, queued)
     log.info(
-        "fanout developments=%d alerts=%d muted=%d below_min_sources=%d",
+        "fanout developments=%d alerts=%d queued=%d muted=%d below_min_sources=%d",
         report.developments,
         report.alerts,
+        report.queued,
         report.muted,
         report.below_min_sources,
     )
     return report
+
+
+async def _enqueue_counted(
+    conn: AsyncConnection, rows: list[NewMessage], development_ids: list[int], *, now: datetime
+) -> int:
+    """Queue the rows; how many the outbox took. One poller runs the engine, so the rows of these
+    developments above the highest id before are exactly ours."""
+    if not rows:
+        return 0
+    before = (await conn.execute(select(func.max(outbox.c.id)))).scalar() or 0
+    await enqueue_messages(conn, rows, now=now)
+    added = select(func.count()).where(
+        outbox.c.id > before, outbox.c.kind == "alert", outbox.c.development_id.in_(development_ids)
+    )
+    return int((await conn.execute(added)).scalar() or 0)
 
 
 async def _topic_names(conn: AsyncConnection, topic_ids: list[str]) -> dict[str, str]:
@@ -131,14 +150,16 @@ class IngestResult:
 
 
 async def ingest_to_outbox(
-    store: Store, engine: StoryEngine, report: PollReport, *, now: datetime
+    store: Store, engine: StoryEngine, report: PollReport, *, now: datetime, metrics: Metrics = NO_METRICS
 ) -> IngestResult:
     """A poll's stored articles through the engine; its rows, snapshot and alerts land in one transaction.
 
     Every newly stored article teaches the engine; only those the poll may announce (not a new
     source's backfill) raise alerts.
     """
-    return await ingest_articles(store, engine, report.saved, {a.id for a in report.announce}, now=now)
+    return await ingest_articles(
+        store, engine, report.saved, {a.id for a in report.announce}, now=now, metrics=metrics
+    )
 
 
 async def ingest_articles(
@@ -148,12 +169,14 @@ async def ingest_articles(
     announce: set[int | None],
     *,
     now: datetime,
+    metrics: Metrics = NO_METRICS,
 ) -> IngestResult:
     articles = sorted(saved, key=lambda a: (a.published, a.id or 0))
     if not articles:
         return IngestResult(0, 0, FanoutReport())
     # The engine is CPU work: off the event loop, and before the write lock is taken.
-    decisions = await asyncio.to_thread(engine.process_batch, articles)
+    with metrics.engine_batch(len(articles)):
+        decisions = await asyncio.to_thread(engine.process_batch, articles)
     blob = await asyncio.to_thread(dump_engine, engine)
     events = [
         event
@@ -164,4 +187,6 @@ async def ingest_articles(
     async with store.write() as conn:
         await record(conn, engine, articles, decisions, blob, now=now)
         fanout = await enqueue_alerts(conn, events, now=now)
+    metrics.developments_created(sum(a.new_development for d in decisions for a in d.assignments))
+    metrics.alerts_queued(fanout.queued)
     return IngestResult(len(articles), len(events), fanout)

@@ -22,12 +22,16 @@ from bot.clock import Clock, SystemClock
 from bot.commands import AccessPolicy, CommandRequest, CommandServices, handle
 from bot.config import ConfigError, Secrets, Settings
 from bot.ingest.fetch import Fetcher
+from bot.metrics import NO_METRICS, Metrics
 from bot.models import Message, Platform, Subscription, Topic
 from bot.services import StoreCommandServices, TopicsChanged, digest_request_unwired
 from bot.services.config_sync import sync_config
 from bot.services.digest_now import queue_digests_now
 from bot.store.db import Store, open_store
 from bot.workers import release_dead_leases, worker_id
+from jobs.liveness import Liveness
+from jobs.metrics import PrometheusMetrics
+from jobs.ops_server import OpsServer
 from jobs.scheduler import Jobs
 from jobs.scheduler import start_jobs as start_scheduler
 
@@ -89,13 +93,16 @@ def build_adapters(
 
 @dataclass(frozen=True, slots=True)
 class JobContext:
-    """What the scheduled jobs get: the store, the clock, the settings and an adapter per platform."""
+    """What the scheduled jobs get: the store, the clock, the settings and an adapter per platform; what
+    they report to (metrics, and the liveness `/healthz` reads)."""
 
     store: Store
     clock: Clock
     settings: Settings
     adapters: Mapping[Platform, ChatAdapter]
     owner: str
+    metrics: Metrics = NO_METRICS
+    liveness: Liveness = field(default_factory=Liveness)
 
 
 class RunningJobs(Protocol):
@@ -141,6 +148,8 @@ async def start_jobs(context: JobContext, hooks: JobHooks) -> RunningJobs:
             context.clock,
             fetcher=fetcher,
             owner=context.owner,
+            metrics=context.metrics,
+            liveness=context.liveness,
         )
     except BaseException:
         await resources.aclose()
@@ -181,6 +190,7 @@ class Runtime:
         self._store: Store | None = None
         self._services: StoreCommandServices | None = None
         self._jobs: RunningJobs | None = None
+        self.ops_server: OpsServer | None = None
         # Commands wait for the jobs' hooks: an adapter may pass one on before start() returns.
         self._ready = asyncio.Event()
 
@@ -218,10 +228,22 @@ class Runtime:
             for adapter in adapters:
                 await adapter.start(self.on_command)
                 self.adapters.append(adapter)
+            metrics = PrometheusMetrics() if settings.metrics.enabled else None
             context = JobContext(
-                self._store, self.clock, settings, {a.platform: a for a in self.adapters}, worker_id()
+                self._store,
+                self.clock,
+                settings,
+                {a.platform: a for a in self.adapters},
+                worker_id(),
+                metrics or NO_METRICS,
+                Liveness(),
             )
             self._jobs = await self._start_jobs(context, self.hooks)
+            if metrics is not None:
+                self.ops_server = OpsServer(
+                    settings.metrics, self._store, self.clock, metrics, context.liveness
+                )
+                await self.ops_server.start()
             self._ready.set()
         except BaseException:
             await self.stop()
@@ -248,6 +270,9 @@ class Runtime:
 
     async def stop(self) -> None:
         """Drain the jobs while adapters can still send, then stop the adapters and close the store."""
+        ops, self.ops_server = self.ops_server, None
+        if ops is not None:
+            await ops.stop()
         jobs, self._jobs = self._jobs, None
         if jobs is not None:
             try:

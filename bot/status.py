@@ -1,7 +1,7 @@
 """`storywatch status`: sources' health, the outbox, the next digests and the last poll, read from the store.
 
-`collect_status` gathers a StatusReport in one read transaction; `render_status` turns it into rich
-tables for the CLI.
+`collect_status` gathers a StatusReport in one read transaction (with the same StoreFigures `/metrics`
+exports); `render_status` turns it into rich tables for the CLI.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.messages.text import format_local, zone
 from bot.models import Subscription
 from bot.store.db import Db, reading
+from bot.store.health import StoreFigures, store_figures
 from bot.store.schema import digest_runs, outbox, sources, topics
 from bot.store.sources import SourceStatus, list_source_statuses
 from bot.store.subscriptions import all_active_subscriptions
@@ -61,6 +62,8 @@ class StatusReport:
     oldest_pending: datetime | None
     digests: tuple[NextDigest, ...]
     last_poll: datetime | None
+    # Outbox depth and age, messages retrying after a refusal, sources by health: as /metrics has them.
+    figures: StoreFigures
 
     @property
     def oldest_pending_age(self) -> timedelta | None:
@@ -102,6 +105,7 @@ async def collect_status(db: Db, clock: Clock) -> StatusReport:
     now = clock.now()
     async with reading(db) as conn:
         statuses = await list_source_statuses(conn)
+        figures = await store_figures(conn, now)
         counts = dict.fromkeys(OUTBOX_STATUSES, 0)
         by_status = select(outbox.c.status, func.count()).group_by(outbox.c.status)
         counts.update({status: int(count) for status, count in await conn.execute(by_status)})
@@ -136,6 +140,7 @@ async def collect_status(db: Db, clock: Clock) -> StatusReport:
         oldest_pending=oldest,
         digests=tuple(digests),
         last_poll=last_poll,
+        figures=figures,
     )
 
 
@@ -165,6 +170,7 @@ def render_status(report: StatusReport) -> Sequence[RenderableType]:
         outbox_table.add_row(status, str(report.outbox.get(status, 0)))
     age = report.oldest_pending_age
     outbox_table.add_row("oldest pending", _age(age) if age is not None else "-")
+    outbox_table.add_row("retrying after a refusal", str(report.figures.outbox_retrying))
     digests_table = Table("channel", "topic", "next digest (local)", "in", title="Next digests")
     for digest in report.digests:
         digests_table.add_row(

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -28,6 +28,7 @@ from bot.clock import Clock
 from bot.messages import DeliveryError, split_message
 from bot.messages.routing import story_thread_of
 from bot.messages.serial import message_from_json
+from bot.metrics import NO_METRICS, Metrics
 from bot.models import Message, Platform
 from bot.store.db import Store
 from bot.store.outbox import next_pending_at
@@ -79,6 +80,8 @@ class Deliverer:
         *,
         owner: str,
         settings: DeliverySettings | None = None,
+        metrics: Metrics = NO_METRICS,
+        heartbeat: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
@@ -86,6 +89,9 @@ class Deliverer:
         self.owner = owner
         self.settings = settings or DeliverySettings()
         self.limits = RateLimits()
+        self.metrics = metrics
+        # Called on every turn of a drain's claim loop: a long drain is alive, not stuck.
+        self._heartbeat = heartbeat
         self._wake = asyncio.Event()
         self._channels: dict[ChannelKey, _Channel] = {}
         self._held = 0
@@ -98,7 +104,7 @@ class Deliverer:
         # Accepted parts wait here briefly so one transaction records many (SQLite has one writer).
         self._progress: list[PartProgress] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._outcomes = Outcomes(store, clock, self.settings, self.limits, self.flush)
+        self._outcomes = Outcomes(store, clock, self.settings, self.limits, self.flush, metrics)
         self._split_cache: dict[tuple[str, Platform], list[Message]] = {}
 
     @property
@@ -179,6 +185,7 @@ class Deliverer:
         cfg = self.settings
         size = cfg.claim_limit
         while not self._stopping:
+            self._heartbeat()
             self._wake.clear()
             room = min(size, cfg.max_held - self._held)
             claimed = await self._claim(room) if room > 0 else []
@@ -331,7 +338,7 @@ class Deliverer:
                     # Every part was accepted before; only the record of it was missing.
                     self._record(PartProgress(row.id, cursor.index, cursor.thread_id, cursor.receipt, True))
                     self._pop(channel)
-                    self._outcomes.report.sent += 1
+                    self._sent(row)
                     continue
             return await self._send_part(key, channel, row, cursor, adapter)
         return None
@@ -392,7 +399,7 @@ class Deliverer:
         self._record(PartProgress(row.id, cursor.index, cursor.thread_id, cursor.receipt, done))
         if done:
             self._pop(channel)
-            self._outcomes.report.sent += 1
+            self._sent(row)
         if log.isEnabledFor(logging.INFO):
             log.info(
                 "deliver id=%d kind=%s dest=%s part=%d/%d status=%s attempt=%d send_ms=%d",
@@ -406,6 +413,11 @@ class Deliverer:
                 (answered - started) * 1000,
             )
         return free
+
+    def _sent(self, row: ClaimedMessage) -> None:
+        self._outcomes.report.sent += 1
+        latency = (self.clock.now() - row.queued_at).total_seconds() if row.queued_at is not None else None
+        self.metrics.message_sent(row.kind, row.destination.platform.value, latency)
 
     def _parts(self, payload: str, adapter: ChatAdapter) -> list[Message]:
         # One alert goes to many channels with the same payload: split it once.

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.messages import DeliveryError
+from bot.metrics import NO_METRICS, Metrics
 from bot.store.db import Store
 from bot.store.outbox import abandon_channel, mark_failed
 from bot.store.outbox_claims import ClaimedMessage
@@ -61,6 +62,7 @@ class Outcomes:
         settings: DeliverySettings,
         limits: RateLimits,
         flush: Callable[[], Awaitable[None]],
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -68,6 +70,7 @@ class Outcomes:
         self.limits = limits
         # Accepted parts are recorded before a refusal of the same message is.
         self.flush = flush
+        self.metrics = metrics
         self.report = DrainReport()
         # Channels whose message waits for a retry (its id; until when at most): nothing later goes first.
         self.stalled: dict[ChannelKey, tuple[int, float]] = {}
@@ -111,6 +114,7 @@ class Outcomes:
         await self.flush()
         await mark_failed(self.store, row.id, now=now, error=reason, retry_at=until)
         self.report.retried += 1
+        self.metrics.message_failed(row.kind, row.destination.platform.value, "retry")
         log.info(
             "deliver id=%d kind=%s dest=%s part=%d status=retry reason=%r retry_in_s=%.2f attempt=%d",
             row.id,
@@ -126,6 +130,7 @@ class Outcomes:
         await self.flush()
         await mark_failed(self.store, row.id, now=self.clock.now(), error=reason, retry_at=None)
         self.report.dead += 1
+        self.metrics.message_failed(row.kind, row.destination.platform.value, "dead")
         log.warning(
             "deliver id=%d kind=%s dest=%s part=%d status=dead reason=%r",
             row.id,

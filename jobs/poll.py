@@ -5,12 +5,14 @@ is one, however many delivery workers there are."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from bot.clock import Clock
 from bot.config import IngestSettings
 from bot.fanout import IngestResult, ingest_to_outbox
 from bot.ingest.fetch import Fetcher
+from bot.metrics import NO_METRICS, Metrics
 from bot.models import Topic
 from bot.polling import poll_due
 from bot.store.db import Store
@@ -35,6 +37,7 @@ class PollJob:
         on_alerts: Callable[[], None] = lambda: None,
         lease_s: float = 300.0,
         engine_factory: Callable[[list[Topic]], StoryEngine] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store, self.fetcher, self.clock, self.settings = store, fetcher, clock, settings
         self.owner = owner
@@ -43,6 +46,7 @@ class PollJob:
         self._engine: StoryEngine | None = None
         self._topics: list[Topic] | None = None
         self._engine_factory = engine_factory
+        self.metrics = metrics
 
     async def _current_engine(self) -> StoryEngine:
         topics = await list_topics(self.store)
@@ -61,6 +65,7 @@ class PollJob:
             self.store, POLL_LEASE, owner=self.owner, now=now, lease_s=self.lease_s
         ):
             return None
+        started = time.perf_counter()
         report = await poll_due(
             self.store,
             self.fetcher,
@@ -71,8 +76,14 @@ class PollJob:
         )
         if not report.polls:
             return None
+        for poll in report.polls:
+            self.metrics.source_polled(poll.status, poll.error)
+        self.metrics.articles_stored(report.new)
         engine = await self._current_engine()
-        result = await ingest_to_outbox(self.store, engine, report, now=self.clock.now())
+        result = await ingest_to_outbox(
+            self.store, engine, report, now=self.clock.now(), metrics=self.metrics
+        )
+        self.metrics.poll_pass_finished(time.perf_counter() - started)
         log.info(
             "poll sources=%d new=%d folded=%d errors=%d events=%d alerts=%d",
             len(report.polls),

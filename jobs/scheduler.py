@@ -21,11 +21,13 @@ from adapters.base import ChatAdapter
 from bot.clock import Clock
 from bot.config import Settings
 from bot.ingest.fetch import Fetcher
+from bot.metrics import NO_METRICS, Metrics
 from bot.models import Platform
 from bot.store.db import Store
 from bot.workers import release_dead_leases, worker_id
 from jobs.delivery import Deliverer, DeliverySettings
 from jobs.digests import run_due_digests
+from jobs.liveness import Liveness
 from jobs.maintenance import MaintenanceSettings, run_maintenance
 from jobs.poll import PollJob
 
@@ -42,6 +44,8 @@ class JobSettings:
     digest_every_s: float = 15.0
     maintenance_every_h: float = 24.0
     maintenance_first_after_s: float = 600.0
+    # The longest a maintenance run may take (VACUUM of a large database) before it counts as stuck.
+    maintenance_may_run_s: float = 4 * 3600.0
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
 
@@ -49,10 +53,17 @@ class JobSettings:
 class Jobs:
     """The running jobs of this process. `nudge_delivery()` after queueing; `await stop()` at the end."""
 
-    def __init__(self, scheduler: AsyncIOScheduler, deliverer: Deliverer, poll: PollJob | None) -> None:
+    def __init__(
+        self,
+        scheduler: AsyncIOScheduler,
+        deliverer: Deliverer,
+        poll: PollJob | None,
+        liveness: Liveness | None = None,
+    ) -> None:
         self.scheduler = scheduler
         self.deliverer = deliverer
         self.poll = poll
+        self.liveness = liveness or Liveness()
         self._running: set[asyncio.Task[Any]] = set()
         self._stopped = False
 
@@ -65,11 +76,13 @@ class Jobs:
             task = asyncio.current_task()
             if task is not None:
                 self._running.add(task)
+            self.liveness.started(name)
             try:
                 await job()
             except Exception:
                 log.exception("job=%s status=error", name)
             finally:
+                self.liveness.finished(name)
                 if task is not None:
                     self._running.discard(task)
 
@@ -94,6 +107,7 @@ class Jobs:
         if self._stopped:
             return
         self._stopped = True
+        self.liveness.scheduler_stopped()
         if self.scheduler.running:
             self.scheduler.pause()
         # A run triggered just before the pause starts now, sees _stopped and returns.
@@ -129,21 +143,41 @@ async def start_jobs(
     fetcher: Fetcher | None = None,
     job_settings: JobSettings | None = None,
     owner: str | None = None,
+    metrics: Metrics = NO_METRICS,
+    liveness: Liveness | None = None,
 ) -> Jobs:
-    """Start the scheduler with the deliver, digest and maintenance jobs, and the poll job given a fetcher."""
+    """Start the scheduler with the deliver, digest and maintenance jobs, and the poll job given a fetcher.
+
+    `metrics` is told what the poll pass, the engine and delivery do; `liveness` when each job runs.
+    """
     cfg = job_settings or JobSettings()
     owner = owner or worker_id()
+    liveness = liveness or Liveness()
     released = await release_dead_leases(store)
-    deliverer = Deliverer(store, adapters, clock, owner=owner, settings=cfg.delivery)
+    deliverer = Deliverer(
+        store,
+        adapters,
+        clock,
+        owner=owner,
+        settings=cfg.delivery,
+        metrics=metrics,
+        heartbeat=lambda: liveness.beat("deliver"),
+    )
     scheduler = AsyncIOScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
     poll: PollJob | None = None
-    jobs = Jobs(scheduler, deliverer, None)
+    jobs = Jobs(scheduler, deliverer, None, liveness)
     if fetcher is not None:
         poll = jobs.poll = PollJob(
-            store, fetcher, clock, settings.ingest, owner=owner, on_alerts=jobs.nudge_delivery
+            store,
+            fetcher,
+            clock,
+            settings.ingest,
+            owner=owner,
+            on_alerts=jobs.nudge_delivery,
+            metrics=metrics,
         )
     now = datetime.now(UTC)
 
@@ -180,7 +214,18 @@ async def start_jobs(
         add(
             jobs.guarded("poll", poll.run), "interval", seconds=cfg.poll_every_s, id="poll", next_run_time=now
         )
+    liveness.expect("deliver", every_s=cfg.deliver_every_s)
+    liveness.expect("digest", every_s=cfg.digest_every_s)
+    liveness.expect(
+        "maintenance",
+        every_s=max(cfg.maintenance_every_h * 3600, cfg.maintenance_first_after_s),
+        may_run_s=cfg.maintenance_may_run_s,
+    )
+    if poll is not None:
+        # A pass may take up to its lease; past that another worker may take over its sources.
+        liveness.expect("poll", every_s=cfg.poll_every_s, may_run_s=poll.lease_s)
     scheduler.start()
+    liveness.scheduler_started()
     log.info(
         "jobs status=started owner=%s platforms=%s poll=%s released_leases=%d",
         owner,

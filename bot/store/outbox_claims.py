@@ -43,6 +43,8 @@ class ClaimedMessage:
     # Its last lease ran out with nothing recorded (the worker died or stalled): the part after
     # `parts_sent` may have reached the platform even so.
     unsettled: bool = False
+    # When it was queued: delivery latency is measured from here.
+    queued_at: datetime | None = None
 
 
 _UPDATE_CHUNK = 5_000
@@ -62,6 +64,7 @@ _CLAIMED_COLUMNS = (
     outbox.c.parts_sent,
     outbox.c.thread_id,
     outbox.c.receipt,
+    outbox.c.created_at,
 )
 
 
@@ -158,7 +161,7 @@ async def claim_in_order(
             )
             for row in await conn.execute(stmt):
                 message_id, key, platform, workspace, channel_id, thread, kind, payload = row[:8]
-                attempts, parts_sent, thread_id, receipt = row[8:]
+                attempts, parts_sent, thread_id, receipt, queued_at = row[8:]
                 where = (platform, workspace, channel_id, thread)
                 destination = destinations.get(where)
                 if destination is None:
@@ -178,6 +181,7 @@ async def claim_in_order(
                         thread_id,
                         receipt,
                         message_id in unsettled,
+                        queued_at,
                     )
                 )
     claimed.sort(key=lambda m: m.id)

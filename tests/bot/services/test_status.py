@@ -11,7 +11,7 @@ from bot.clock import ManualClock
 from bot.models import AlertMode, Destination, Platform, Subscription, Topic
 from bot.status import collect_status, next_digest_at, render_status
 from bot.store import Store
-from bot.store.outbox import enqueue_message, mark_sent
+from bot.store.outbox import enqueue_message, mark_failed, mark_sent
 from bot.store.schema import digest_runs
 from bot.store.sources import add_source, disable_source, record_poll_failure, record_poll_success
 from bot.store.subscriptions import upsert_subscription
@@ -101,3 +101,22 @@ async def test_status_report(store: Store) -> None:
     assert "4 sources (2 with problems), last poll 10 Mar 2026 11:55 UTC, 2 messages pending" in text
     assert "feed gone (HTTP 410)" in text and "oldest pending" in text and "30m 00s" in text
     assert "11 Mar 2026 21:30 KST (Asia/Seoul)" in text
+
+
+async def test_status_shows_messages_retrying_after_a_refusal(store: Store) -> None:
+    for n in range(3):
+        await enqueue_message(
+            store, idempotency_key=f"r{n}", destination=CHANNEL, kind="alert", payload="{}", now=NOW
+        )
+    await mark_failed(store, 1, now=NOW, error="rate limited", retry_at=NOW + timedelta(minutes=1))
+    await mark_failed(store, 2, now=NOW, error="invalid_blocks", retry_at=None)
+    report = await collect_status(store, ManualClock(NOW + timedelta(minutes=5)))
+    assert (report.figures.outbox_pending, report.figures.outbox_retrying, report.figures.outbox_dead) == (
+        2,
+        1,
+        1,
+    )
+    out = io.StringIO()
+    Console(file=out, width=160).print(*render_status(report))
+    [row] = [line for line in out.getvalue().splitlines() if "retrying after a refusal" in line]
+    assert row.split("│")[2].strip() == "1"
