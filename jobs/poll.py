@@ -4,6 +4,7 @@ is one, however many delivery workers there are."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from bot.polling import poll_due
 from bot.store.db import Store
 from bot.store.state import acquire_job_lease
 from bot.store.topics import list_topics
+from bot.stories.embedding import Embedder, load_embedder
 from bot.stories.engine import StoryEngine
 from bot.stories.persist import open_engine
 
@@ -38,6 +40,7 @@ class PollJob:
         lease_s: float = 300.0,
         engine_factory: Callable[[list[Topic]], StoryEngine] | None = None,
         metrics: Metrics = NO_METRICS,
+        model: str = "auto",
     ) -> None:
         self.store, self.fetcher, self.clock, self.settings = store, fetcher, clock, settings
         self.owner = owner
@@ -47,6 +50,9 @@ class PollJob:
         self._topics: list[Topic] | None = None
         self._engine_factory = engine_factory
         self.metrics = metrics
+        self._model = model
+        self._embedder: Embedder | None = None
+        self._embedder_loaded = False
 
     async def _current_engine(self) -> StoryEngine:
         topics = await list_topics(self.store)
@@ -55,9 +61,16 @@ class PollJob:
             if self._engine_factory is not None:
                 self._engine = self._engine_factory(topics)
             else:
-                self._engine = await open_engine(self.store, topics)
+                self._engine = await open_engine(self.store, topics, embedder=await self._load_embedder())
             self._topics = topics
         return self._engine
+
+    async def _load_embedder(self) -> Embedder | None:
+        # The model (engine.model) is loaded once; a topic change rebuilds the engine, not the model.
+        if not self._embedder_loaded:
+            self._embedder = await asyncio.to_thread(load_embedder, self._model)
+            self._embedder_loaded = True
+        return self._embedder
 
     async def run(self) -> IngestResult | None:
         now = self.clock.now()

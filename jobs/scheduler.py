@@ -178,6 +178,7 @@ async def start_jobs(
             owner=owner,
             on_alerts=jobs.nudge_delivery,
             metrics=metrics,
+            model=settings.engine.model,
         )
     now = datetime.now(UTC)
 

@@ -33,6 +33,7 @@ from bot.store.schema import sources as sources_table
 from bot.store.sources import add_source, list_sources
 from bot.store.subscriptions import list_subscriptions, upsert_subscription
 from bot.store.topics import list_topics, upsert_topic
+from bot.stories.embedding import load_embedder
 from bot.stories.persist import open_engine
 from bot.workers import worker_id
 from jobs.delivery import Deliverer
@@ -93,7 +94,7 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path)
         entry_times = sorted(e.published for feed in server.feeds for e in feed.entries)
         adapter = ConsoleAdapter(output=cast(TextIO, console.file), width=console.width)
         deliverer = Deliverer(store, {Platform.CONSOLE: adapter}, clock, owner=worker_id())
-        engine = await open_engine(store, topics)
+        engine = await open_engine(store, topics, embedder=load_embedder("auto"))
         totals = PollReport()
         polls = 0
         async with Fetcher(settings, clock) as fetcher:

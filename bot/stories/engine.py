@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,7 @@ from bot.stories.clusters import (
 from bot.stories.embedding import Embedder
 from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment, TopicAssignment
 from bot.stories.index import DenseRows, TermIndex, lightest
+from bot.stories.merging import merge_twins, take_in_early
 from bot.stories.novelty import what_is_new
 from bot.stories.similarity import link_evidence, mix, mix_many
 from bot.stories.text import lead, slug_words
@@ -72,6 +74,9 @@ class EngineConfig:
     story_dormant_h: float = 720.0
     # Stories kept per topic (threads first): what an article is compared with stays bounded.
     max_stories: int = 32
+    # New-story caution: below story_threshold, a development still continues the nearest story when the
+    # words and the model together (link evidence) reach this share of the threshold.
+    story_caution: float = 0.5
 
 
 # Without the model, similarities run lower (no dense share), so the cut-offs sit lower too.
@@ -169,7 +174,35 @@ class StoryEngine:
                 vectors = self.embedder.embed([embedding_text(articles[i]) for i in wanted])
                 for i, vector in zip(wanted, vectors, strict=True):
                     embeddings[i] = vector
-        return [self.process(a, e, t) for a, e, t in zip(articles, embeddings, texts, strict=True)]
+        decisions = [self.process(a, e, t) for a, e, t in zip(articles, embeddings, texts, strict=True)]
+        created = [e.development_id for d in decisions for e in d.events if isinstance(e, NewDevelopment)]
+        if len(created) > 1:
+            merge_twins(self, created)
+        # Each article's assignment stays as decided when it came; its alerts follow any merge since.
+        return [self._follow_merges(d) for d in decisions]
+
+    def _follow_merges(self, decision: Decision) -> Decision:
+        events = tuple(self._current(e) for e in decision.events)
+        if all(a is b for a, b in zip(events, decision.events, strict=True)):
+            return decision
+        return dataclasses.replace(decision, events=events)
+
+    def _current(self, event: Event) -> Event:
+        dev_id = event.development_id
+        while dev_id in self.merged_into:
+            dev_id = self.merged_into[dev_id]
+        dev = self.developments.get(dev_id)
+        if dev_id == event.development_id or dev is None:
+            return event
+        return dataclasses.replace(
+            event,
+            development_id=dev.id,
+            story_id=dev.story_id,
+            story_is_new=dev.story_is_new,
+            headline=dev.headline,
+            what_is_new=dev.what_is_new,
+            source_count=len(dev.sources),
+        )
 
     def article_embedding(self) -> Any:
         """The current article's model vector, made the first time something asks for it.
@@ -390,6 +423,29 @@ class StoryEngine:
             dev = keep
         return dev
 
+    def topic_index(self, topic_id: str) -> TermIndex | None:
+        """The term index of a topic's active developments."""
+        return self._topic_devs.get(topic_id)
+
+    def absorb(self, keep: DevelopmentState, gone: DevelopmentState) -> None:
+        """Merge `gone` into `keep`; a story `gone` started alone goes with it into `keep`'s story."""
+        self._absorb(keep, gone)
+        if gone.story_id == keep.story_id:
+            return
+        story = self.stories[keep.story_id]
+        story.centroid.add(gone.centroid.terms)
+        self._story_index[story.topic_id].add(story.id, gone.centroid.terms)
+        if gone.embedding is not None:
+            story.embedding = gone.embedding if story.embedding is None else story.embedding + gone.embedding
+            self._story_rows.set(story.id, story.embedding)
+        self.dirty_stories[story.id] = story
+        left = self.stories.get(gone.story_id)
+        if left is not None:
+            left.development_count -= 1
+            self.dirty_stories[left.id] = left
+            if left.development_count <= 0:
+                self._drop_story(left)
+
     def _absorb(self, keep: DevelopmentState, gone: DevelopmentState) -> None:
         self._unindex_terms(gone, gone.centroid.terms)
         self._dev_rows.remove(gone.id)
@@ -431,10 +487,13 @@ class StoryEngine:
             dev = self.developments[dev_id]
             if cfg.merge_threshold < 1.0:
                 dev = self._merge_neighbours(dev, ranked)
-            grew = source not in dev.sources
+            known = len(dev.sources)
             self._grow(dev, vec, salience, embedding, source, now)
             story = self.stories[dev.story_id]
             self._grow_story(story, vec, embedding, now)
+            if dev.article_count == 2:
+                take_in_early(self, dev)
+            grew = len(dev.sources) > known
             assignment = TopicAssignment(topic_id, dev.id, dev.story_id, False, False, score)
             event: Event = DevelopmentGrew(
                 topic_id,
@@ -526,7 +585,7 @@ class StoryEngine:
         for story_id, score in sorted(self._story_links.get((topic_id, _NO_TERMS), {}).items()):
             if score > best:
                 best, best_id = score, story_id
-        if best_id is not None and best >= self.config.story_threshold:
+        if best_id is not None and best >= self.config.story_threshold * self.config.story_caution:
             return self.stories[best_id], False
         story = StoryState(self.next_story_id, topic_id, article.title, now, now)
         self.next_story_id += 1
@@ -550,7 +609,11 @@ class StoryEngine:
         if not victims:
             return
         *_, story_id = min(victims)
-        story = stories.pop(story_id)
-        members.discard(story_id)
-        self._story_index[story.topic_id].remove(story_id, story.centroid.terms)
-        self._story_rows.remove(story_id)
+        self._drop_story(stories[story_id])
+
+    def _drop_story(self, story: StoryState) -> None:
+        """The story leaves the engine (its row stays in the store)."""
+        del self.stories[story.id]
+        self._topic_stories[story.topic_id].discard(story.id)
+        self._story_index[story.topic_id].remove(story.id, story.centroid.terms)
+        self._story_rows.remove(story.id)

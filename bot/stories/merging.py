@@ -1,0 +1,84 @@
+"""Developments that turn out to be one: late joining of an early lone item, and one poll's twin developments.
+
+An online engine decides each article as it comes. A terse first flash may fit nothing yet and start a
+development of its own; once the fuller reports have formed a development, that flash plainly belongs to
+it. Likewise two articles of one poll may each start a development before later ones show they report
+the same event. Both are merged here, with the same evidence an article needs to join a development.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from bot.stories.clusters import DevelopmentState
+from bot.stories.similarity import mix
+from bot.stories.vectors import cosine
+
+if TYPE_CHECKING:
+    from bot.stories.engine import StoryEngine
+
+# A formed development's heaviest terms are what it is looked up by.
+_LOOKUP_TERMS = 20
+
+
+def likeness(engine: StoryEngine, a: DevelopmentState, b: DevelopmentState) -> float:
+    """How well two developments' articles agree: the join score's blend, centroid to centroid."""
+    lexical = cosine(a.centroid.terms, b.centroid.terms)
+    if a.embedding is None or b.embedding is None:
+        return lexical
+    norms = math.sqrt(float(a.embedding @ a.embedding) * float(b.embedding @ b.embedding))
+    dense = float(a.embedding @ b.embedding) / norms if norms > 0.0 else 0.0
+    return mix(lexical, dense, engine.config)
+
+
+def same_story(engine: StoryEngine, keep: DevelopmentState, other: DevelopmentState) -> bool:
+    """A lone development may leave the story it started, never one that has other developments."""
+    if other.story_id == keep.story_id:
+        return True
+    story = engine.stories.get(other.story_id)
+    return story is not None and story.development_count <= 1
+
+
+def take_in_early(engine: StoryEngine, dev: DevelopmentState) -> list[int]:
+    """A development that has just formed takes in the earlier single-article developments it explains.
+
+    Returns the ids it absorbed. Only lone items that came before the development's first article and
+    are still within the window are looked at: later ones had their own chance to join it.
+    """
+    cfg = engine.config
+    index = engine.topic_index(dev.topic_id)
+    if index is None:
+        return []
+    heavy = dict(dev.centroid.top(_LOOKUP_TERMS))
+    decay = -math.log(2.0) / (cfg.half_life_h * 3600.0)
+    absorbed: list[int] = []
+    for other_id in sorted(index.dots(heavy)):
+        other = engine.developments.get(other_id)
+        if other is None or other.id == dev.id or other.article_count != 1:
+            continue
+        if other.first_seen > dev.first_seen or not same_story(engine, dev, other):
+            continue
+        gap = max(0.0, dev.first_seen - other.last_seen)
+        if likeness(engine, dev, other) * math.exp(decay * gap) >= cfg.join_threshold:
+            engine.absorb(dev, other)
+            absorbed.append(other.id)
+    return absorbed
+
+
+def merge_twins(engine: StoryEngine, created: Iterable[int]) -> None:
+    """Developments started in one poll whose articles agree as well as merged neighbours must become one
+    (the earlier id stays)."""
+    threshold = engine.config.merge_threshold
+    alive = [d for d in (engine.developments.get(i) for i in sorted(set(created))) if d is not None]
+    for i, first in enumerate(alive):
+        if first.id not in engine.developments:
+            continue
+        for second in alive[i + 1 :]:
+            if second.id not in engine.developments or second.topic_id != first.topic_id:
+                continue
+            if not same_story(engine, first, second):
+                continue
+            if likeness(engine, first, second) >= threshold:
+                engine.absorb(first, second)

@@ -1,0 +1,104 @@
+"""Late joining of an early lone item, one poll's twin developments, and new-story caution."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.stories.engine import LEXICAL_CONFIG, StoryEngine
+from bot.stories.events import NewDevelopment
+from bot.stories.state import dump_engine, load_engine
+from tests.bot.stories.test_engine import art, run
+
+# A terse flash shares nothing with the first full report, but the second report names what it named.
+FLASH = art(1, 0, "URGENT: blast heard near harbour", source="Wire")
+LATE = [
+    art(2, 1, "Beirut port warehouse fire kills dozens", "Officials in Lebanon count the dead.", "Reuters"),
+    art(
+        3,
+        2,
+        "Beirut port blast: dozens dead after harbour warehouse fire",
+        "The blast at the harbour flattened the port. Lebanon mourns.",
+        "AP",
+    ),
+    art(4, 30, "Lebanon mourns Beirut port dead as harbour blast inquiry opens", source="BBC"),
+]
+
+
+def test_a_development_that_forms_takes_in_the_early_flash() -> None:
+    engine = StoryEngine()
+    flash = engine.process_batch([FLASH])[0].assignments[0]
+    report = engine.process_batch(LATE[:1])[0].assignments[0]
+    assert report.new_development and report.development_id != flash.development_id
+    second = engine.process_batch(LATE[1:2])[0]
+    assert second.assignments[0].development_id == report.development_id
+    dev = engine.developments[report.development_id]
+    assert flash.development_id not in engine.developments, "the flash's own development is gone"
+    assert engine.merged_into[flash.development_id] == dev.id
+    assert dev.sources == {"Wire", "Reuters", "AP"} and dev.article_count == 3
+    # The grown development reports every outlet, the flash's included.
+    assert second.events[0].source_count == 3
+
+
+def test_no_late_joining_of_an_unrelated_lone_item() -> None:
+    engine = StoryEngine()
+    other = engine.process_batch([art(9, 0, "Volcano erupts in Iceland, flights grounded")])[0]
+    engine.process_batch(LATE[:2])
+    assert other.assignments[0].development_id in engine.developments
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_restart_across_late_joining_changes_nothing(cut: int) -> None:
+    stream = [FLASH, *LATE]
+    whole = run(StoryEngine(), stream)
+    first = StoryEngine()
+    head = run(first, stream[:cut])
+    restored = load_engine(dump_engine(first))
+    assert head + run(restored, stream[cut:]) == whole
+
+
+def test_twin_developments_of_one_poll_become_one_alert() -> None:
+    # Articles that do not join each other on arrival (a strict join) but agree as developments do.
+    config = replace(LEXICAL_CONFIG, join_threshold=0.9, merge_threshold=0.2)
+    poll = [
+        art(1, 0, "Earthquake of magnitude 7 strikes off Japan's coast", source="Kyodo"),
+        art(2, 0.5, "Strong earthquake strikes off the coast of Japan, tsunami warning", source="Reuters"),
+    ]
+    engine = StoryEngine(config=config)
+    decisions = engine.process_batch(poll)
+    # Each article keeps the decision it got on arrival...
+    assert [d.assignments[0].new_development for d in decisions] == [True, True]
+    first, second = (d.assignments[0].development_id for d in decisions)
+    assert first != second
+    # ...but the poll raises one alert, for the development that survives with both outlets.
+    events = [e for d in decisions for e in d.events if isinstance(e, NewDevelopment)]
+    assert {e.development_id for e in events} == {first}
+    assert engine.merged_into[second] == first
+    assert engine.developments[first].sources == {"Kyodo", "Reuters"}
+
+
+def test_different_events_of_one_poll_stay_apart() -> None:
+    config = replace(LEXICAL_CONFIG, join_threshold=0.9, merge_threshold=0.2)
+    engine = StoryEngine(config=config)
+    decisions = engine.process_batch(
+        [
+            art(1, 0, "Earthquake of magnitude 7 strikes off Japan's coast", source="Kyodo"),
+            art(2, 0.5, "Apple unveils new iPhone with bigger screen", source="Reuters"),
+        ]
+    )
+    events = [e for d in decisions for e in d.events if isinstance(e, NewDevelopment)]
+    assert len({e.development_id for e in events}) == 2
+
+
+def test_new_story_caution_continues_the_nearest_story() -> None:
+    # A development the words and the model link to a story below the story threshold: cautious (the
+    # default) continues that story, while no caution starts a new one.
+    stream = [
+        art(1, 0, "North Korea fires ballistic missile toward Japan", "Seoul's joint chiefs said."),
+        art(2, 200, "Kim Jong Un oversees North Korea artillery drill", "State media showed the drill."),
+    ]
+    eager = run(StoryEngine(config=replace(LEXICAL_CONFIG, story_caution=1.0)), stream)
+    cautious = run(StoryEngine(config=replace(LEXICAL_CONFIG, story_caution=0.1)), stream)
+    assert eager[1][3] and eager[1][1] != eager[0][1]
+    assert not cautious[1][3] and cautious[1][1] == cautious[0][1]
