@@ -172,7 +172,7 @@ def sources_import(ctx: typer.Context, opml: Path) -> None:
     settings = _settings(ctx)
 
     async def work(store: Any) -> None:
-        report = await import_opml(store, SystemClock(), data)
+        report = await import_opml(store, SystemClock(), data, ingest=settings.ingest)
         out.print(f"imported {report.added} sources, {report.existing} already present")
         for problem in report.problems:
             err.print(f"[yellow]skipped:[/yellow] {problem}")

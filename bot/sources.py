@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import IngestSettings, Settings
 from bot.ingest.discover import discover_feeds
 from bot.ingest.feed import FeedError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.opml import OpmlError, parse_opml
 from bot.ingest.opml import export_opml as render_opml
 from bot.ingest.parse import parse_feed_async
+from bot.ingest.ssrf import Refused, SsrfGuard
 from bot.ingest.urls import is_http_url
 from bot.models import Source
 from bot.store.db import Store, StoreError
@@ -42,6 +43,10 @@ async def add_source_checked(
     url = url.strip()
     if not is_http_url(url):
         raise SourceError(f"not an http(s) URL: {url[:200]}")
+    guard = SsrfGuard(settings.ingest)
+    refused = _refusal(guard, url)
+    if refused:
+        raise SourceError(refused)
     note = ""
     feed_url = url
     if check:
@@ -53,8 +58,7 @@ async def add_source_checked(
                 # A site's HTML page is not a feed, but it may link one (autodiscovery).
                 if not _looks_like_html(result.body, result.headers):
                     raise SourceError(f"{url}: {exc}") from None
-                candidates = discover_feeds(result.body, result.url)
-                feed_url = candidates[0]
+                feed_url = _first_allowed(guard, discover_feeds(result.body, result.url), url)
                 feed = await fetcher.fetch(feed_url)
                 parsed = await parse_feed_async(feed.body, url=feed.url, headers=feed.headers)
                 feed_url = feed.permanent_redirect or feed_url
@@ -71,11 +75,22 @@ async def add_source_checked(
     return source, note
 
 
-async def import_opml(store: Store, clock: Clock, data: bytes, poll_interval_s: int = 900) -> ImportReport:
-    """Add every feed of an OPML document; bad outlines and bad documents are reported, not raised."""
+async def import_opml(
+    store: Store,
+    clock: Clock,
+    data: bytes,
+    poll_interval_s: int = 900,
+    *,
+    ingest: IngestSettings | None = None,
+) -> ImportReport:
+    """Add every feed of an OPML document; bad outlines and bad documents are reported, not raised.
+
+    Feed URLs are vetted by the SSRF guard under `ingest`'s rules (the strict defaults when not given).
+    """
     report = ImportReport()
+    guard = SsrfGuard(ingest or IngestSettings())
     try:
-        parsed = parse_opml(data)
+        parsed = parse_opml(data, url_problem=lambda url: _refusal(guard, url))
     except OpmlError as exc:
         raise SourceError(f"OPML: {exc.reason}") from None
     report.problems.extend(parsed.problems)
@@ -97,6 +112,23 @@ async def import_opml(store: Store, clock: Clock, data: bytes, poll_interval_s: 
 
 async def export_opml(store: Store, clock: Clock) -> bytes:
     return render_opml(await list_sources(store), clock.now())
+
+
+def _refusal(guard: SsrfGuard, url: str) -> str | None:
+    try:
+        guard.vet_url(url)
+    except Refused as exc:
+        return exc.reason
+    return None
+
+
+def _first_allowed(guard: SsrfGuard, candidates: list[str], page_url: str) -> str:
+    """The first feed a page links that the guard allows; SourceError naming why when there is none."""
+    reasons = [_refusal(guard, candidate) for candidate in candidates]
+    allowed = [candidate for candidate, reason in zip(candidates, reasons, strict=True) if reason is None]
+    if not allowed:
+        raise SourceError(f"{reasons[0]} (the feed linked from {page_url[:200]})")
+    return allowed[0]
 
 
 def _looks_like_html(body: bytes, headers: dict[str, str]) -> bool:

@@ -8,6 +8,7 @@
             source_id=source.id, source_name=source.title, fetched_at=clock.now(),
         )
 
-Modules: fetch (HTTP), ssrf (address guard), parse (+ xmlfeed, fallback, jsonfeed, repair, feed),
-normalise (+ urls, language), identity (item keys, Articles), discover (feed links in HTML), opml.
+Modules: fetch (HTTP), ssrf (URL vetting, pinned resolver; + addresses: which IPs are public),
+parse (+ xmlfeed, fallback, jsonfeed, repair, feed), normalise (+ urls, language), identity (item keys,
+Articles), discover (feed links in HTML), opml.
 """

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Literal, Self
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import aiohttp
+from yarl import URL
 
 from bot import __version__
 from bot.clock import Clock
@@ -85,6 +86,7 @@ class Fetcher:
     async def __aenter__(self) -> Self:
         connector = aiohttp.TCPConnector(
             resolver=PinnedResolver(self._guard),
+            socket_factory=self._guard.socket_factory,
             use_dns_cache=False,
             limit=self._settings.total_concurrency,
             limit_per_host=self._settings.per_host_concurrency,
@@ -144,18 +146,18 @@ class Fetcher:
     async def _hop(self, url: str, headers: dict[str, str], budget: list[float]) -> FetchResult | Redirect:
         """One request: a result, or (status, Location) for a redirect to follow."""
         try:
-            self._guard.check_url(url)
+            # aiohttp gets this very URL object: what was judged is what it connects to.
+            target = self._guard.vet_url(url)
         except Refused as exc:
             raise FetchError(exc.reason, False) from None
-        host = (urlsplit(url).hostname or "").lower()
-        async with self._host_slot(host), self._global:
+        async with self._host_slot(target.raw_host or ""), self._global:
             loop = asyncio.get_running_loop()
             started = loop.time()
             try:
                 if budget[0] <= 0:
                     raise TimeoutError
                 async with asyncio.timeout(budget[0]):
-                    return await self._request(url, headers)
+                    return await self._request(url, target, headers)
             except aiohttp.ClientError as exc:
                 # Before TimeoutError: aiohttp's read and connect timeouts are TimeoutErrors too.
                 raise _describe_client_error(
@@ -168,10 +170,10 @@ class Fetcher:
             finally:
                 budget[0] -= loop.time() - started
 
-    async def _request(self, url: str, headers: dict[str, str]) -> FetchResult | Redirect:
+    async def _request(self, url: str, target: URL, headers: dict[str, str]) -> FetchResult | Redirect:
         if self._session is None:
             raise RuntimeError("use Fetcher as 'async with Fetcher(...) as fetcher'")
-        async with self._session.get(url, headers=headers, allow_redirects=False) as response:
+        async with self._session.get(target, headers=headers, allow_redirects=False) as response:
             status = response.status
             response_headers = {key.lower(): value for key, value in response.headers.items()}
             if status in _REDIRECTS and "location" in response_headers:

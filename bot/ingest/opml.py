@@ -7,10 +7,11 @@ strict per document (broken XML or a non-OPML root is one OpmlError). Entities a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -51,8 +52,11 @@ class OpmlImport:
     problems: list[str] = field(default_factory=list)
 
 
-def parse_opml(data: bytes) -> OpmlImport:
-    """The feeds in an OPML document (nested outlines flattened), plus a problem line per bad outline."""
+def parse_opml(data: bytes, url_problem: Callable[[str], str | None] | None = None) -> OpmlImport:
+    """The feeds in an OPML document (nested outlines flattened), plus a problem line per bad outline.
+
+    `url_problem` judges each feed URL (the SSRF guard's reason, or None when it may be fetched).
+    """
     if not data.strip():
         raise OpmlError("empty OPML document")
     if b"<!ENTITY" in data[:65536]:
@@ -81,12 +85,18 @@ def parse_opml(data: bytes) -> OpmlImport:
         if not is_http_url(url):
             problems.append(f"{where}: {label} has a non-http(s) feed URL: {url[:200]}")
             continue
+        problem = url_problem(url) if url_problem else None
+        if problem:
+            problems.append(f"{where}: {label}: {problem}")
+            continue
         if url in seen:
             problems.append(f"{where}: {label} repeats {url[:200]}")
             continue
         seen.add(url)
         html_url = attributes.get("htmlurl", "")
-        feeds.append(OpmlFeed(url, title, html_url if is_http_url(html_url) else ""))
+        # The site link is only shown, never fetched: drop it rather than show a spoofed host.
+        shown_ok = is_http_url(html_url) and "@" not in urlsplit(html_url).netloc
+        feeds.append(OpmlFeed(url, title, html_url if shown_ok else ""))
     return OpmlImport(feeds, problems)
 
 

@@ -1,7 +1,11 @@
 """The SSRF guard: feed URLs are user input, so only public http(s) addresses are fetched.
 
-A host is resolved once, every address is vetted, and the connection goes to those vetted addresses
-(PinnedResolver is aiohttp's resolver), so DNS rebinding between check and connect cannot happen.
+`SsrfGuard.vet_url` is the one vetting function. It parses a URL with yarl, as aiohttp will, and judges
+the host aiohttp will connect to (`raw_host`, after IDNA mapping: `１２７。０。０。１` is 127.0.0.1); the
+caller hands aiohttp that same parsed URL. IP-literal hosts are judged there, because aiohttp connects
+to them without asking a resolver; names are resolved once by PinnedResolver, every address is vetted,
+and the connection goes to those addresses, so DNS rebinding between check and connect cannot happen.
+Last, the connector's socket factory refuses any address the guard did not vet.
 Loopback, private, link-local, CGNAT, multicast, reserved and cloud metadata addresses are refused
 unless the operator allows private sources; metadata endpoints need the host listed explicitly.
 """
@@ -10,24 +14,33 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
+from typing import Any
 
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from bot.config import IngestSettings
+from bot.ingest.addresses import METADATA_ADDRESSES, HostProblem, IPAddress, host_address, judge, shown
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+__all__ = [
+    "METADATA_ADDRESSES",
+    "DnsFailure",
+    "IPAddress",
+    "Lookup",
+    "PinnedResolver",
+    "Refused",
+    "SsrfGuard",
+    "system_lookup",
+]
+
 # host, port -> the IP addresses (as text) the host resolves to; raises OSError when it cannot.
 Lookup = Callable[[str, int], Awaitable[list[str]]]
 
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address) for address in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-# IPv6 forms that carry an IPv4 address: judged by the IPv4 address inside.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# What a DNS name may contain once yarl has IDNA-encoded it (underscores occur in real hosts).
+_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?", re.IGNORECASE)
 
 
 class Refused(OSError):
@@ -40,32 +53,31 @@ class Refused(OSError):
 
 class DnsFailure(OSError):
     def __init__(self, host: str) -> None:
-        super().__init__(f"DNS lookup failed for {host}")
-        self.reason = f"DNS lookup failed for {host}"
+        super().__init__(f"DNS lookup failed for {shown(host)}")
+        self.reason = f"DNS lookup failed for {shown(host)}"
 
 
-def address_problem(address: IPAddress) -> str | None:
-    """Why an address must not be fetched ("a private address"), or None when it is public."""
-    mapped = getattr(address, "ipv4_mapped", None) or getattr(address, "sixtofour", None)
-    if mapped is not None:
-        return address_problem(mapped)
-    teredo = getattr(address, "teredo", None)
-    if teredo is not None:
-        return address_problem(teredo[1])
-    if address in _NAT64:
-        return address_problem(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    checks: tuple[tuple[bool, str], ...] = (
-        (address in METADATA_ADDRESSES, "a cloud metadata address"),
-        (address.is_unspecified, "an unspecified address"),
-        (address.is_loopback, "a loopback address"),
-        (address.is_link_local, "a link-local address"),
-        (address.is_multicast, "a multicast address"),
-        (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT, "a shared (CGNAT) address"),
-        (address.is_reserved, "a reserved address"),
-        (address.is_private, "a private address"),
-        (not address.is_global, "not a public address"),
-    )
-    return next((reason for failed, reason in checks if failed), None)
+def parse_url(url: str | URL) -> URL:
+    """`url` parsed as aiohttp will parse it; Refused unless it is an absolute http(s) URL with a sane host.
+
+    Judges only the URL's form; `SsrfGuard.vet_url` also judges the address of an IP-literal host.
+    """
+    try:
+        parsed = url if isinstance(url, URL) else URL(url)
+        host, scheme = parsed.raw_host, parsed.scheme
+        parsed.port  # noqa: B018 - a bad port raises here, before any connection
+    except (ValueError, TypeError, UnicodeError):
+        raise Refused(f"invalid URL: {shown(str(url))}") from None
+    if scheme not in ("http", "https"):
+        raise Refused(f"refused: only http and https URLs are fetched, not {shown(scheme) or 'no scheme'}")
+    if not host:
+        raise Refused("invalid URL: no host")
+    if parsed.raw_user is not None or parsed.raw_password is not None:
+        # https://bank.example@evil.example/ goes to evil.example: never fetch or show such a URL.
+        raise Refused("refused: URLs with a user name or password are not fetched")
+    if ":" not in host and not _NAME.fullmatch(host):
+        raise Refused("invalid URL: the host name has characters a host name cannot have")
+    return parsed
 
 
 class SsrfGuard:
@@ -73,32 +85,24 @@ class SsrfGuard:
 
     def __init__(self, settings: IngestSettings, lookup: Lookup | None = None) -> None:
         self._allow_private = settings.allow_private_sources
-        self._allowed_hosts = frozenset(host.lower().strip("[]") for host in settings.allowed_private_hosts)
+        self._allowed_hosts = frozenset(_normal_host(host) for host in settings.allowed_private_hosts)
         self._lookup = lookup or system_lookup
+        # Every address that passed; the socket factory connects to nothing else.
+        self._vetted: set[IPAddress] = set()
 
-    def check_url(self, url: str) -> None:
-        """Refuse non-http(s) URLs, URLs without a host, and literal IP hosts that are not allowed."""
-        try:
-            parts = urlsplit(url)
-            host = parts.hostname
-            parts.port  # noqa: B018 - a bad port raises ValueError here, before any connection
-        except ValueError:
-            raise Refused(f"invalid URL: {url[:200]}") from None
-        if parts.scheme.lower() not in ("http", "https"):
-            raise Refused(f"refused: only http and https URLs are fetched, not {parts.scheme or 'no scheme'}")
-        if not host:
-            raise Refused("invalid URL: no host")
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            return
-        self._vet(host, [literal])
+    def vet_url(self, url: str | URL) -> URL:
+        """The URL as aiohttp will use it, once its form and any IP-literal host pass; else Refused."""
+        parsed = parse_url(url)
+        host = parsed.raw_host or ""
+        address = _literal(host)
+        if address is not None:
+            self._vet(host, [address])
+        return parsed
 
     async def resolve(self, host: str, port: int) -> list[IPAddress]:
         """The host's addresses, all vetted; Refused if any is disallowed, DnsFailure if none."""
-        try:
-            literal = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
+        literal = _literal(host)
+        if literal is None:
             texts = await self._lookup(host, port)
             addresses = [ipaddress.ip_address(text.split("%", 1)[0]) for text in texts]
         else:
@@ -108,16 +112,25 @@ class SsrfGuard:
         self._vet(host, addresses)
         return addresses
 
+    def socket_factory(self, addr_info: tuple[Any, ...]) -> socket.socket:
+        """aiohttp's socket factory: a socket only for an address this guard has vetted."""
+        family, kind, proto, _, sockaddr = addr_info
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in self._vetted:
+            raise Refused(f"refused: {address} was not checked before connecting")
+        return socket.socket(family, kind, proto)
+
     def _vet(self, host: str, addresses: list[IPAddress]) -> None:
-        explicitly_allowed = host.lower().strip("[]") in self._allowed_hosts
+        explicitly_allowed = _normal_host(host) in self._allowed_hosts
         for address in addresses:
-            problem = address_problem(address)
-            if problem is None or explicitly_allowed:
-                continue
-            if self._allow_private and address not in METADATA_ADDRESSES:
-                continue
-            # Every address must pass: one private record among public ones is still a way in.
-            raise Refused(f"refused: {address} is {problem}")
+            verdict = judge(address)
+            allowed = explicitly_allowed or (
+                self._allow_private and verdict is not None and not verdict.metadata
+            )
+            if verdict is not None and not allowed:
+                # Every address must pass: one private record among public ones is still a way in.
+                raise Refused(f"refused: {address} is {verdict.reason}")
+        self._vetted.update(addresses)
 
 
 class PinnedResolver(AbstractResolver):
@@ -164,3 +177,19 @@ async def system_lookup(host: str, port: int) -> list[str]:
     for info in infos:
         seen.setdefault(str(info[4][0]), None)
     return list(seen)
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return host_address(host)
+    except HostProblem as exc:
+        raise Refused(exc.reason) from None
+
+
+def _normal_host(host: str) -> str:
+    """A configured host spelled as yarl spells a URL's raw_host, so both compare equal."""
+    text = host.strip().strip("[]")
+    try:
+        return URL.build(scheme="http", host=text).raw_host or text.lower()
+    except (ValueError, TypeError, UnicodeError):
+        return text.lower()

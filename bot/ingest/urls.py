@@ -1,6 +1,7 @@
 """URL canonicalisation: one spelling per article URL, so the same story from two feeds dedupes.
 
-Lowercases scheme and host, drops default ports, fragments and tracking parameters, maps AMP
+Lowercases scheme and host, drops default ports, fragments, tracking parameters and any user name or
+password (`https://bank.example@evil.example/` would show one host and open another), maps AMP
 variants to the ordinary page, sorts the query and percent-encodes consistently (via w3lib).
 """
 
@@ -119,8 +120,6 @@ def canonical_url(url: str) -> str:
     netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
     if ":" in host:
         netloc = f"[{host}]" if port is None or port == _DEFAULT_PORTS[scheme] else f"[{host}]:{port}"
-    if parts.username or parts.password:
-        netloc = f"{parts.netloc.rsplit('@', 1)[0]}@{netloc}"
     rebuilt = urlunsplit((scheme, netloc, path or "/", query, ""))
     try:
         return canonicalize_url(rebuilt, keep_fragments=False)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from bot.config import ConfigError, Settings
+from bot.ingest.ssrf import Refused, SsrfGuard
 from bot.ingest.urls import is_http_url
 from bot.models import Topic
 from bot.services.commands import QueryValidator, validate_topic_query
@@ -48,9 +49,14 @@ def config_topics(settings: Settings, validate: QueryValidator = validate_topic_
 async def sync_config(store: Store, settings: Settings, *, now: datetime) -> ConfigSync:
     """Upsert the configured topics (the file wins) and sources (title and interval follow the file)."""
     topics = config_topics(settings)
+    guard = SsrfGuard(settings.ingest)
     for index, entry in enumerate(settings.sources):
         if not is_http_url(entry.url):
             raise ConfigError(f"sources.{index}.url: not an http(s) URL: {entry.url[:200]}")
+        try:
+            guard.vet_url(entry.url)
+        except Refused as exc:
+            raise ConfigError(f"sources.{index}.url: {exc.reason}") from None
     added = updated = 0
     # One transaction: a half-applied configuration never becomes what the bot runs on.
     async with store.write() as conn:
