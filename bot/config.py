@@ -71,6 +71,13 @@ class DigestSettings(_Section):
     max_developments: Annotated[int, Field(ge=1)] = 15
 
 
+class AccessSettings(_Section):
+    # Who to ask for a topic change, shown in the refusal ("#news-desk", "Alice in IT").
+    admin_contact: Annotated[str, Field(max_length=200)] = ""
+    # A member may ask for one channel's `digest now` once in this many minutes (0: as often as they like).
+    digest_now_every_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 10
+
+
 class SlackSettings(_Section):
     enabled: bool = False
     mode: Literal["socket", "http"] = "socket"
@@ -86,7 +93,8 @@ class DiscordSettings(_Section):
     enabled: bool = False
     # Commands are synced to this server only (instant, for development) instead of globally.
     test_guild: int | None = None
-    # Members with this role (id or name) may manage subscriptions and topics without Manage Channels.
+    # By role ID: its members are bot admins. By name: they may manage channels as with Manage Channels
+    # (a name can be made up in any server the bot is in, so it never reaches the shared topics).
     admin_role: str | None = None
     # Gateway shards; None asks Discord at start (one shard until the bot is in about 2,500 servers).
     shard_count: Annotated[int, Field(ge=1)] | None = None
@@ -131,7 +139,9 @@ class Settings(_Section):
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("storywatch")))
     database_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Bot admins: user ids, qualified by platform ("slack:U0123", "discord:1234"); they alone change topics.
     admins: tuple[str, ...] = ()
+    access: AccessSettings = AccessSettings()
     ingest: IngestSettings = IngestSettings()
     engine: EngineSettings = EngineSettings()
     digest: DigestSettings = DigestSettings()

@@ -57,7 +57,6 @@ class DiscordAdapter:
                 store=context.store,
                 caps=capabilities,
                 access=AccessPolicy.from_settings(context.settings),
-                admin_role=self.settings.admin_role,
                 handler=lambda: self._on_command,
                 quick_s=quick_s,
             )

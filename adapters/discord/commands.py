@@ -3,8 +3,9 @@
 Each subcommand turns its options back into the core's command text and hands a CommandRequest to the
 runtime, so parsing, validation and permissions stay in one place. Discord applies default member
 permissions to top-level commands only (not to subcommands), and reading commands are for everyone,
-so the changing ones (subscribe, unsubscribe, topic add/remove) are guarded here: Manage Channels in
-the channel, or the configured admin role (the core checks the same again).
+so the changing ones are refused here already, privately and before anything is deferred, by the core's
+own rules (bot.commands.access, which the core applies again): a channel's changes (subscribe,
+unsubscribe, mute, unmute, digest) need Manage Channels there or a bot admin; topics need a bot admin.
 """
 
 from __future__ import annotations
@@ -20,15 +21,24 @@ from adapters.base import CommandHandler
 from adapters.discord.autocomplete import subscribed_choices, timezone_choices, topic_choices
 from adapters.discord.convert import OptionError, command_text, request_for, switch, word
 from adapters.discord.replies import QUICK_S, answer, tell
-from bot.commands import AccessPolicy
+from bot.commands import AccessPolicy, Need, need_for
 from bot.commands.syntax import NAMES
 from bot.messages import Capabilities
 from bot.store.db import Store
 
-# Commands that change what a channel receives or which topics exist (the core's MANAGER_ONLY).
-MANAGEMENT = frozenset({"story subscribe", "story unsubscribe", "story topic add", "story topic remove"})
-# Their success is announced to the channel; every other reply is private to the caller.
-PUBLIC_ON_SUCCESS = MANAGEMENT | {"story mute", "story unmute"}
+# Changes to the channel or the topics: their success is announced to the channel, other replies are private.
+PUBLIC_ON_SUCCESS = frozenset(
+    {
+        "story subscribe",
+        "story unsubscribe",
+        "story topic add",
+        "story topic remove",
+        "story mute",
+        "story unmute",
+    }
+)
+# Subcommands whose name is not the command people type.
+_TYPED = {"digest": "digest now"}
 STORY_ID = app_commands.Range[int, 1, 2**53]
 TopicId = app_commands.Range[str, 1, 64]
 HELP_CHOICES = [app_commands.Choice(name=name, value=name) for name in NAMES]
@@ -45,7 +55,6 @@ class CommandContext:
     store: Store
     caps: Capabilities
     access: AccessPolicy
-    admin_role: str | None
     handler: Callable[[], CommandHandler | None]
     quick_s: float = QUICK_S
 
@@ -68,15 +77,17 @@ class StoryCommands(app_commands.Group):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         command = interaction.command
-        if command is None or command.qualified_name not in MANAGEMENT:
+        if command is None:
             return True
-        if self.context.access.allows(request_for(interaction, "")):
+        name = command.qualified_name.removeprefix(f"{self.name} ")
+        name = _TYPED.get(name, name)
+        need = need_for(name)
+        if need is Need.NOTHING:
             return True
-        role = f" or the '{self.context.admin_role}' role" if self.context.admin_role else ""
-        raise NotChannelManager(
-            f"/{command.qualified_name} changes what this channel receives: it needs the Manage Channels "
-            f"permission here{role}. Ask a moderator, or see /story list and /story topics."
-        )
+        request = request_for(interaction, "")
+        if self.context.access.allows(request, need):
+            return True
+        raise NotChannelManager(self.context.access.refusal(request, need, name))
 
     async def run(self, interaction: discord.Interaction, text: Callable[[], str]) -> None:
         """Hand the command text to the core and answer with its reply."""

@@ -30,8 +30,11 @@ def request_for(interaction: discord.Interaction, text: str) -> CommandRequest:
         user=str(user.id),
         text=text,
         thread=thread_id,
-        is_channel_manager=permissions.manage_channels or permissions.administrator,
-        roles=roles_of(user),
+        # Manage Channels as resolved for this channel (with its overwrites); outside a server, nobody.
+        is_channel_manager=interaction.guild_id is not None
+        and (permissions.manage_channels or permissions.administrator),
+        roles=tuple(str(role.id) for role in roles_of(user)),
+        role_names=tuple(role.name for role in roles_of(user)),
         user_name=user.display_name,
     )
 
@@ -44,12 +47,11 @@ def where(interaction: discord.Interaction) -> tuple[str, str | None]:
     return str(interaction.channel_id or ""), None
 
 
-def roles_of(user: discord.User | discord.Member) -> tuple[str, ...]:
-    """Role ids and names (admin_role may be either); @everyone is no role to match."""
+def roles_of(user: discord.User | discord.Member) -> list[discord.Role]:
+    """The member's roles in this server; @everyone is no role to match."""
     if not isinstance(user, discord.Member):
-        return ()
-    roles = [role for role in user.roles if not role.is_default()]
-    return tuple(str(role.id) for role in roles) + tuple(role.name for role in roles)
+        return []
+    return [role for role in user.roles if not role.is_default()]
 
 
 def word(value: str, what: str) -> str:

@@ -1,9 +1,16 @@
-"""Who counts as a channel manager on Slack, for the core's permission checks.
+"""Who counts as a channel manager on Slack, for the core's permission checks (bot.commands.access).
 
-Slack's Web API does not tell an app who a channel's managers are (that needs admin scopes of an
-Enterprise org), so we take what it does tell: workspace admins and owners (users.info), the person
-who created the channel (conversations.info), and anyone in their own direct messages with the app.
-Bot admins from `admins = ["slack:U…"]` in the settings are let through by the core besides.
+Slack's Web API does not tell an app who a channel's Channel Managers are (that needs an Enterprise
+org's admin scopes), so we take the signals it does give, and only where they mean authority over the
+channel:
+
+- a workspace admin or owner (users.info) of the workspace the command came from: not a guest, not a
+  member of another organisation in a shared channel;
+- the creator of a private channel that is not shared with another workspace (conversations.info): a
+  public channel is anyone's to create and everyone's to read, so creating one proves nothing;
+- the person in their own direct messages with the app: that DM's subscriptions are theirs alone.
+
+Being a channel manager never reaches the topics: those need a bot admin (`admins` in the settings).
 Answers are cached for a few minutes: a command must not wait on two lookups every time.
 """
 
@@ -12,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -27,43 +35,77 @@ CACHE_S = 300.0
 _MAX_ENTRIES = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class _Conversation:
+    # The DM's other party, for a direct message with the app.
+    dm_user: str | None = None
+    # The creator, for a private channel shared with no other workspace.
+    private_creator: str | None = None
+
+
 class ChannelManagers:
     def __init__(self, cache_s: float = CACHE_S) -> None:
         self._cache_s = cache_s
         # Monotonic time: a cache's age, not a time the product shows or stores.
-        self._users: dict[tuple[str, str], tuple[float, bool]] = {}
-        self._creators: dict[tuple[str, str], tuple[float, str | None, bool]] = {}
+        self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._conversations: dict[tuple[str, str], tuple[float, _Conversation]] = {}
 
     async def is_manager(self, client: AsyncWebClient, workspace: str, channel: str, user: str) -> bool:
-        if await self._is_admin(client, workspace, user):
+        if not (workspace and channel and user):
+            return False
+        conversation = await self._conversation(client, workspace, channel)
+        if conversation.dm_user is not None:
+            # In a DM only its own user manages it, admin or not: the DM is where their answers go.
+            return conversation.dm_user == user
+        if await self._is_workspace_admin(client, workspace, user):
             return True
-        creator, is_im = await self._channel(client, workspace, channel)
-        return is_im or (creator is not None and creator == user)
+        return conversation.private_creator == user
 
-    async def _is_admin(self, client: AsyncWebClient, workspace: str, user: str) -> bool:
+    async def _is_workspace_admin(self, client: AsyncWebClient, workspace: str, user: str) -> bool:
         key = (workspace, user)
-        cached = self._users.get(key)
+        cached = self._admins.get(key)
         if cached is not None and time.monotonic() - cached[0] < self._cache_s:
             return cached[1]
         found, settled = await _lookup(client.users_info(user=user), "user")
-        admin = bool(
-            found and (found.get("is_admin") or found.get("is_owner") or found.get("is_primary_owner"))
-        )
+        admin = found is not None and _admin_of(found, workspace)
         if settled:
-            _remember(self._users, key, (time.monotonic(), admin))
+            _remember(self._admins, key, (time.monotonic(), admin))
         return admin
 
-    async def _channel(self, client: AsyncWebClient, workspace: str, channel: str) -> tuple[str | None, bool]:
+    async def _conversation(self, client: AsyncWebClient, workspace: str, channel: str) -> _Conversation:
         key = (workspace, channel)
-        cached = self._creators.get(key)
+        cached = self._conversations.get(key)
         if cached is not None and time.monotonic() - cached[0] < self._cache_s:
-            return cached[1], cached[2]
+            return cached[1]
         found, settled = await _lookup(client.conversations_info(channel=channel), "channel")
-        creator = str(found["creator"]) if found and found.get("creator") else None
-        is_im = bool(found and found.get("is_im"))
+        conversation = _conversation_of(found) if found is not None else _Conversation()
         if settled:
-            _remember(self._creators, key, (time.monotonic(), creator, is_im))
-        return creator, is_im
+            _remember(self._conversations, key, (time.monotonic(), conversation))
+        return conversation
+
+
+def _admin_of(user: Mapping[str, Any], workspace: str) -> bool:
+    """A workspace admin or owner of `workspace` itself: guests, strangers from a shared channel and
+    admins of another workspace are not."""
+    if user.get("deleted") or user.get("is_restricted") or user.get("is_ultra_restricted"):
+        return False
+    if user.get("is_stranger") or user.get("is_bot"):
+        return False
+    enterprise = user.get("enterprise_user")
+    teams = enterprise.get("teams") if isinstance(enterprise, Mapping) else None
+    home = user.get("team_id") == workspace or (isinstance(teams, list) and workspace in teams)
+    return home and bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
+def _conversation_of(channel: Mapping[str, Any]) -> _Conversation:
+    if channel.get("is_im"):
+        other = channel.get("user")
+        return _Conversation(dm_user=str(other) if other else "")
+    shared = any(channel.get(flag) for flag in ("is_shared", "is_ext_shared", "is_org_shared"))
+    private = channel.get("is_private") or channel.get("is_group")
+    if private and not shared and not channel.get("is_mpim") and channel.get("creator"):
+        return _Conversation(private_creator=str(channel["creator"]))
+    return _Conversation()
 
 
 async def _lookup(call: Awaitable[AsyncSlackResponse], field: str) -> tuple[Mapping[str, Any] | None, bool]:

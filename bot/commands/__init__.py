@@ -1,8 +1,9 @@
 """Slash commands, platform-neutral: one grammar, one dispatcher, handlers that return their reply."""
 
+from bot.commands.access import AccessPolicy, Need, need_for
 from bot.commands.dispatch import command_for_button, handle, help_reply
 from bot.commands.grammar import parse
-from bot.commands.request import AccessPolicy, CommandError, CommandRequest, UsageError
+from bot.commands.request import CommandError, CommandRequest, UsageError
 from bot.commands.services import CommandServices, StoryDetails, Timeline
 from bot.commands.syntax import SPECS, Command
 
@@ -13,11 +14,13 @@ __all__ = [
     "CommandError",
     "CommandRequest",
     "CommandServices",
+    "Need",
     "StoryDetails",
     "Timeline",
     "UsageError",
     "command_for_button",
     "handle",
     "help_reply",
+    "need_for",
     "parse",
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.commands.replies import Context, lines_section, private, public, unknown_topic
+from bot.commands.replies import Context, channel_timezone, lines_section, private, public, unknown_topic
 from bot.commands.request import CommandError
 from bot.commands.syntax import DigestNow, ListSubscriptions, Subscribe, Unsubscribe
-from bot.messages.text import plural
+from bot.messages.text import format_local, plural
 from bot.models import AlertMode, Message, Subscription
 
 
@@ -85,7 +85,16 @@ async def list_subscriptions(command: ListSubscriptions, ctx: Context) -> Messag
 
 
 async def digest_now(command: DigestNow, ctx: Context) -> Message:
-    count = await ctx.services.request_digest(ctx.request.channel_destination)
+    destination = ctx.request.channel_destination
+    nothing = private("This channel follows no topics, so there is no digest to send (see 'list').")
+    # A channel with nothing to send costs no turn.
+    if not await ctx.services.list_subscriptions(destination):
+        return nothing
+    again_at = await ctx.services.claim_digest_now(destination, ctx.request.user)
+    if again_at is not None:
+        when = format_local(again_at, await channel_timezone(ctx))
+        return private(f"you asked for this channel's digest a short while ago; ask again after {when}")
+    count = await ctx.services.request_digest(destination)
     if not count:
-        return private("This channel follows no topics, so there is no digest to send (see 'list').")
+        return nothing
     return private(f"Digest on its way ({plural(count, 'topic')}).")

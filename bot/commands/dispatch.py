@@ -6,12 +6,12 @@ import logging
 import secrets
 
 from bot.commands import channel, stories, topics
+from bot.commands.access import AccessPolicy, Need, name_of, need_for, need_of
 from bot.commands.grammar import parse
 from bot.commands.replies import Context, lines_section, private
-from bot.commands.request import AccessPolicy, CommandError, CommandRequest
+from bot.commands.request import CommandError, CommandRequest
 from bot.commands.services import CommandServices
 from bot.commands.syntax import (
-    MANAGER_ONLY,
     SPECS,
     AddTopic,
     Command,
@@ -52,14 +52,17 @@ async def handle(
     unexpected is logged with a reference the user can quote."""
     try:
         command = parse(request.text)
-        if isinstance(command, MANAGER_ONLY) and not access.allows(request):
+        need = need_of(command)
+        if not access.allows(request, need):
             log.info(
-                "refused %r to %s:%s (not a channel manager or admin)",
+                "refused %r to %s:%s in %s (needs %s)",
                 request.text[:80],
                 request.platform.value,
                 request.user,
+                request.channel_destination.key,
+                need.value,
             )
-            return private(f"only channel managers or bot admins can use '{_name(command)}'")
+            return private(access.refusal(request, need, name_of(command)))
         return await _run(command, Context(request, services))
     except CommandError as exc:
         log.info(
@@ -125,20 +128,11 @@ def help_reply(name: str | None) -> Message:
     spec = spec_for(name)
     if spec is None:
         return private(f"no help for '{name}'")
-    managers = (
-        " Channel managers and bot admins only." if name in ("subscribe", "unsubscribe", "topic") else ""
-    )
-    return private(f"{spec.usage}\n{spec.summary}{managers}\nExample: {spec.example}")
+    return private(f"{spec.usage}\n{spec.summary}{_WHO[need_for(name)]}\nExample: {spec.example}")
 
 
-def _name(command: Command) -> str:
-    match command:
-        case Subscribe():
-            return "subscribe"
-        case Unsubscribe():
-            return "unsubscribe"
-        case AddTopic():
-            return "topic add"
-        case RemoveTopic():
-            return "topic remove"
-    return type(command).__name__.lower()
+_WHO = {
+    Need.NOTHING: "",
+    Need.CHANNEL: " Channel managers and bot admins only.",
+    Need.TOPICS: " Bot admins only.",
+}

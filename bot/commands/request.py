@@ -1,10 +1,9 @@
-"""The neutral command request every adapter builds, who may change a channel, and user-facing errors."""
+"""The neutral command request every adapter builds, and user-facing errors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import Settings
 from bot.models import Destination, Platform
 
 
@@ -13,7 +12,8 @@ class CommandRequest:
     """A slash command as the core sees it, whatever platform it came from.
 
     `text` is what followed the command name (`subscribe korea digest at 08:00`). `is_channel_manager`
-    is the platform's own answer (Slack: channel manager or workspace admin; Discord: Manage Channels).
+    is the platform's own answer for this channel (Slack: a workspace admin, a private channel's creator,
+    the user of their own DM with the app; Discord: Manage Channels); see bot.commands.access.
     """
 
     platform: Platform
@@ -23,8 +23,10 @@ class CommandRequest:
     text: str
     thread: str | None = None
     is_channel_manager: bool = False
-    # Role ids and names the user holds (Discord roles; empty where the platform has none).
+    # Role ids the user holds (Discord roles; empty where the platform has none).
     roles: tuple[str, ...] = ()
+    # Their names, apart: a name can be made up in any server, an id cannot.
+    role_names: tuple[str, ...] = ()
     user_name: str = ""
 
     @property
@@ -36,29 +38,6 @@ class CommandRequest:
     def channel_destination(self) -> Destination:
         """The channel itself, which is what subscriptions and mutes belong to."""
         return Destination(self.platform, self.workspace, self.channel)
-
-
-@dataclass(frozen=True, slots=True)
-class AccessPolicy:
-    """Who besides channel managers may change a channel's subscriptions and the topics."""
-
-    # User ids, bare (`U024BE7LH`) or qualified by platform (`slack:U024BE7LH`).
-    admins: tuple[str, ...] = ()
-    # Role ids or names (matched without regard to case).
-    admin_roles: tuple[str, ...] = ()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AccessPolicy:
-        roles = (settings.discord.admin_role,) if settings.discord.admin_role else ()
-        return cls(admins=settings.admins, admin_roles=roles)
-
-    def allows(self, request: CommandRequest) -> bool:
-        if request.is_channel_manager:
-            return True
-        if request.user in self.admins or f"{request.platform.value}:{request.user}" in self.admins:
-            return True
-        wanted = {role.casefold() for role in self.admin_roles}
-        return any(role.casefold() in wanted for role in request.roles)
 
 
 class CommandError(Exception):

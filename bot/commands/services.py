@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.messages import DevelopmentView
@@ -74,6 +75,11 @@ class CommandServices(Protocol):
 
     async def unmute_story(self, destination: Destination, story_id: int) -> bool:
         """False if the story was not muted there."""
+        ...
+
+    async def claim_digest_now(self, destination: Destination, user: str) -> datetime | None:
+        """Take the user's turn at `digest now` in this channel: None if granted, else when they may
+        ask again (turns are per user and channel, and hold across processes)."""
         ...
 
     async def request_digest(self, destination: Destination) -> int:

@@ -111,9 +111,6 @@ Command = (
     | Help
 )
 
-# Commands that change what a channel receives or what topics exist.
-MANAGER_ONLY: tuple[type[Command], ...] = (Subscribe, Unsubscribe, AddTopic, RemoveTopic)
-
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:

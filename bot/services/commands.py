@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -20,6 +21,7 @@ from bot.models import Destination, Source, Story, Subscription, Topic
 from bot.store import stories as story_queries
 from bot.store import subscriptions as subscription_store
 from bot.store import topics as topic_store
+from bot.store.cooldowns import claim_turn
 from bot.store.db import Store
 from bot.store.schema import subscriptions as subscriptions_table
 from bot.store.sources import list_source_statuses
@@ -148,6 +150,13 @@ class StoreCommandServices:
 
     async def unmute_story(self, destination: Destination, story_id: int) -> bool:
         return await subscription_store.unmute_story(self.store, destination, story_id)
+
+    async def claim_digest_now(self, destination: Destination, user: str) -> datetime | None:
+        every = timedelta(minutes=self.settings.access.digest_now_every_minutes)
+        if not every:
+            return None
+        now = self.clock.now()
+        return await claim_turn(self.store, "digest-now", destination, user, now=now, every=every)
 
     async def request_digest(self, destination: Destination) -> int:
         # Every followed topic, instant ones too: asking for a digest now is asking for the summary.

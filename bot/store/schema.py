@@ -309,3 +309,18 @@ slack_installations = Table(
     UniqueConstraint("client_id", "enterprise_id", "team_id", "user_id"),
     Index("ix_slack_installations_client_id_team_id", "client_id", "team_id"),
 )
+
+# When a member may ask again for a command that is rate-limited per member and channel ('digest now').
+command_cooldowns = Table(
+    "command_cooldowns",
+    metadata,
+    Column("command", String(32), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("asked_at", UTCDateTime, nullable=False),
+    Column("next_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("command", "platform", "workspace", "channel", "user_id"),
+    Index("ix_command_cooldowns_next_at", "next_at"),
+)

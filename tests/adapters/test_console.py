@@ -87,7 +87,7 @@ async def test_a_non_manager_console_user_is_refused_changes() -> None:
     adapter, _ = adapter_with(["subscribe korea"], is_channel_manager=False)
     await adapter.start(lambda request: handle(request, services))
     await adapter.wait_closed()
-    assert adapter.replies[0][1].text == "only channel managers or bot admins can use 'subscribe'"
+    assert adapter.replies[0][1].text == "only channel managers or bot admins can use 'subscribe' here"
 
 
 async def test_a_failing_handler_gets_a_short_reply_not_a_crash() -> None:

@@ -25,7 +25,7 @@ from bot.store.schema import stories
 from tests.bot.services.seed import seed_news
 from tests.fakes.discord import MEMBER, MODERATOR, TOKEN, FakeDiscord, Person, Reply
 
-MODERATOR_ID, READER_ID = 1_000_001, 1_000_002
+MODERATOR_ID, READER_ID, BOT_ADMIN_ID = 1_000_001, 1_000_002, 1_000_003
 
 
 def point_discord_py_at(fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,9 +42,9 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
     await started.stop()
 
 
-def discord_settings(tmp_path: Path, **discord_options: Any) -> Settings:
+def discord_settings(tmp_path: Path, *, admins: tuple[str, ...] = (), **discord_options: Any) -> Settings:
     return settings_from_mapping(
-        {"data_dir": str(tmp_path), "discord": {"enabled": True, **discord_options}},
+        {"data_dir": str(tmp_path), "admins": list(admins), "discord": {"enabled": True, **discord_options}},
     )
 
 
@@ -96,6 +96,11 @@ def reader(*roles: int) -> Person:
     return Person(READER_ID, "reader", MEMBER, roles)
 
 
+def bot_admin() -> Person:
+    """Listed in `admins`; no Manage Channels of their own."""
+    return Person(BOT_ADMIN_ID, "boss", MEMBER)
+
+
 async def ask(fake: FakeDiscord, *path: str, person: Person | None = None, **options: Any) -> Reply:
     """Run a `/story` subcommand as `person` (a moderator by default) and wait for the reply people see."""
     interaction = await fake.slash(*path, person=person or moderator(), **options)
@@ -104,7 +109,8 @@ async def ask(fake: FakeDiscord, *path: str, person: Person | None = None, **opt
 
 @pytest.fixture
 async def bot(fake: FakeDiscord, store: Store, tmp_path: Path) -> AsyncIterator[Bot]:
-    started = await start_bot(store, discord_settings(tmp_path, admin_role="news-editors"))
+    settings = discord_settings(tmp_path, admins=(f"discord:{BOT_ADMIN_ID}",), admin_role="news-editors")
+    started = await start_bot(store, settings)
     yield started
     await started.adapter.stop()
 

@@ -15,6 +15,7 @@ from bot.store.topics import get_topic
 from tests.adapters.discord.conftest import (
     Bot,
     ask,
+    bot_admin,
     discord_settings,
     korea_story,
     moderator,
@@ -86,13 +87,15 @@ async def test_topics_and_topic_add_remove(fake: FakeDiscord, bot: Bot) -> None:
     assert (
         topics.ephemeral and "korea (Korea diplomacy)" in topics.text and "fed (Central banks)" in topics.text
     )
-    added = await ask(fake, "topic", "add", id="chips", query='"TSMC" OR semiconductor NOT stocks')
+    added = await ask(
+        fake, "topic", "add", id="chips", query='"TSMC" OR semiconductor NOT stocks', person=bot_admin()
+    )
     assert bot.requests[-1].text == 'topic add chips "TSMC" OR semiconductor NOT stocks'
     assert added.text.startswith("Added topic chips") and not added.ephemeral
     assert await get_topic(bot.store, "chips") is not None
-    removed = await ask(fake, "topic", "remove", topic="chips")
+    removed = await ask(fake, "topic", "remove", topic="chips", person=bot_admin())
     assert removed.text == "Removed topic chips (0 subscriptions ended with it)."
-    bad = await ask(fake, "topic", "add", id="bad", query='"unbalanced')
+    bad = await ask(fake, "topic", "add", id="bad", query='"unbalanced', person=bot_admin())
     assert bad.ephemeral and bad.text.startswith("bad query:")
 
 
@@ -136,20 +139,36 @@ async def test_mute_unmute_and_digest_now(fake: FakeDiscord, bot: Bot) -> None:
 
 
 async def test_a_member_without_manage_channels_is_refused_privately(fake: FakeDiscord, bot: Bot) -> None:
+    story_id = await korea_story(bot.store)
+    channel_changes = (
+        (("subscribe",), {"topic": "korea"}, "subscribe"),
+        (("unsubscribe",), {"topic": "korea"}, "unsubscribe"),
+        (("mute",), {"story": story_id}, "mute"),
+        (("unmute",), {"story": story_id}, "unmute"),
+        (("digest",), {}, "digest now"),
+    )
+    for path, options, name in channel_changes:
+        refused = await ask(fake, *path, person=reader(), **options)
+        assert refused.ephemeral, path
+        assert refused.text == (
+            f"only channel managers or bot admins can use '{name}' here "
+            "(the Manage Channels permission in this channel or the 'news-editors' role)"
+        ), path
     for path, options in (
-        (("subscribe",), {"topic": "korea"}),
-        (("unsubscribe",), {"topic": "korea"}),
         (("topic", "add"), {"id": "chips", "query": "chips"}),
         (("topic", "remove"), {"topic": "korea"}),
     ):
         refused = await ask(fake, *path, person=reader(), **options)
-        assert refused.ephemeral, path
-        assert "needs the Manage Channels permission here or the 'news-editors' role" in refused.text, path
+        assert (
+            refused.ephemeral
+            and refused.text == "only bot admins can change topics (ask whoever runs this bot)"
+        )
     assert bot.requests == [], "refused before the core was asked"
     # Reading is for everyone.
     topics = await ask(fake, "topics", person=reader())
     assert "korea (Korea diplomacy)" in topics.text
     assert await list_subscriptions(bot.store, channel_of(fake)) == []
+    assert await muted_stories(bot.store, channel_of(fake)) == set()
 
 
 async def test_the_admin_role_may_manage(fake: FakeDiscord, bot: Bot) -> None:
@@ -243,7 +262,12 @@ async def test_alert_buttons_run_their_commands(fake: FakeDiscord, bot: Bot) -> 
     await bot.adapter.send(channel_of(fake), alert)
     [posted] = fake.in_channel(fake.channel_id)
     mute, timeline = (button["custom_id"] for button in posted.payload["components"][0]["components"])
-    muted = await fake.answer_to(await fake.click(mute, posted, person=reader()))
+    # A click is the typed command, with its checks: a member without Manage Channels is refused, privately.
+    refused = await fake.answer_to(await fake.click(mute, posted, person=reader()))
+    assert bot.requests[-1].text == f"mute {story_id}" and refused.ephemeral
+    assert refused.text.startswith("only channel managers or bot admins can use 'mute' here")
+    assert await muted_stories(bot.store, channel_of(fake)) == set()
+    muted = await fake.answer_to(await fake.click(mute, posted, person=moderator()))
     assert bot.requests[-1].text == f"mute {story_id}" and not muted.ephemeral
     assert muted.text.startswith(f"Muted story {story_id}")
     assert await muted_stories(bot.store, channel_of(fake)) == {story_id}

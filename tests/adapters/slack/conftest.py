@@ -33,7 +33,12 @@ NOW = T0.replace(day=20)
 SIGNING_SECRET = "s3cr3t-signing"
 TEAM = "T1"
 CHANNEL = "C1"
-ADMIN, CREATOR, MEMBER = "UADMIN", "UCREATOR", "UMEMBER"
+# ADMIN is a workspace admin and a bot admin (`admins` in the settings); OWNER only a workspace owner.
+ADMIN, OWNER, CREATOR, MEMBER = "UADMIN", "UOWNER", "UCREATOR", "UMEMBER"
+# A guest, and an admin of another organisation met in a shared channel.
+GUEST, STRANGER = "UGUEST", "USTRANGER"
+# A private channel CREATOR made; one shared with another organisation; MEMBER's DM with the app.
+PRIVATE, SHARED, DM = "G1", "G2", "D1"
 # Slack's block limits and pacing shape, but fast enough for tests (the real rate is 1/s a channel).
 FAST_CAPS = replace(SLACK_CAPABILITIES, per_channel_rate=50.0, workspace_rate=500.0, global_rate=500.0)
 FAST_DELIVERY = DeliverySettings(backoff_base_s=0.05, idle_check_s=0.05, linger_s=2.0, record_every_s=0.01)
@@ -42,8 +47,21 @@ FAST_DELIVERY = DeliverySettings(backoff_base_s=0.05, idle_check_s=0.05, linger_
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     slack = await FakeSlack().start()
-    slack.users = {ADMIN: {"is_admin": True}, CREATOR: {}, MEMBER: {}}
-    slack.channels = {CHANNEL: {"creator": CREATOR, "is_channel": True}, "C2": {"creator": CREATOR}}
+    slack.users = {
+        ADMIN: {"is_admin": True},
+        OWNER: {"is_owner": True},
+        CREATOR: {},
+        MEMBER: {},
+        GUEST: {"is_restricted": True},
+        STRANGER: {"is_admin": True, "team_id": "T9", "is_stranger": True},
+    }
+    slack.channels = {
+        CHANNEL: {"creator": CREATOR, "is_channel": True},
+        "C2": {"creator": CREATOR},
+        PRIVATE: {"creator": CREATOR, "is_private": True, "is_group": True},
+        SHARED: {"creator": CREATOR, "is_private": True, "is_shared": True, "is_ext_shared": True},
+        DM: {"is_im": True, "user": MEMBER},
+    }
     yield slack
     await slack.stop()
 
@@ -62,6 +80,7 @@ def slack_settings(tmp_path: Path, fake: FakeSlack, *, mode: str = "http", **sla
         {
             "data_dir": str(tmp_path),
             "topics": topics,
+            "admins": [f"slack:{ADMIN}"],
             "slack": {"enabled": True, "mode": mode, "api_url": fake.api_url, "host": "127.0.0.1", **slack},
         }
     )
@@ -186,7 +205,7 @@ class Bot:
         return next(payload for n, payload in self.fake.responses if n == name)
 
     def click_payload(
-        self, action: dict[str, Any], *, user: str = MEMBER, name: str = "click"
+        self, action: dict[str, Any], *, user: str = ADMIN, name: str = "click"
     ) -> dict[str, Any]:
         """A block_actions payload, as Slack sends for a button click on a message in channel C1."""
         return {
@@ -203,11 +222,11 @@ class Bot:
             "actions": [{**action, "block_id": "b1", "type": "button", "action_ts": "2.0"}],
         }
 
-    def click_body(self, action: dict[str, Any], *, user: str = MEMBER, name: str = "click") -> str:
+    def click_body(self, action: dict[str, Any], *, user: str = ADMIN, name: str = "click") -> str:
         return urlencode({"payload": json.dumps(self.click_payload(action, user=user, name=name))})
 
     async def click(
-        self, action: dict[str, Any], *, user: str = MEMBER, name: str = "click"
+        self, action: dict[str, Any], *, user: str = ADMIN, name: str = "click"
     ) -> tuple[int, str]:
         """A signed block_actions POST."""
         return await self.post(self.click_body(action, user=user, name=name))

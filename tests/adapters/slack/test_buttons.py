@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.models import Destination, Platform
 from bot.store.subscriptions import list_subscriptions, muted_stories
-from tests.adapters.slack.conftest import CHANNEL, TEAM, StartBot
+from tests.adapters.slack.conftest import CHANNEL, MEMBER, TEAM, StartBot
 
 HERE = Destination(Platform.SLACK, TEAM, CHANNEL)
 MUTE = {
@@ -19,7 +19,6 @@ async def test_mute_and_timeline_buttons_run_their_commands(start_bot: StartBot)
     bot = await start_bot()
     assert (await bot.click(MUTE, name="mute"))[0] == 200
     reply = await bot.reply("mute")
-    # A member who is no manager may mute: the core lets anyone mute a story in their channel.
     assert reply["response_type"] == "in_channel" and reply["replace_original"] is False
     assert reply["text"].startswith("Muted story 1 (")
     assert await muted_stories(bot.runtime.store, HERE) == {1}
@@ -65,3 +64,15 @@ async def test_a_click_over_socket_mode_is_acked_and_runs(start_bot: StartBot) -
     await bot.fake.wait_for(lambda: bot.fake.socket.ack_for(envelope) is not None)
     assert (await bot.reply("socket-click"))["text"].startswith("Muted story 1 (")
     assert await muted_stories(bot.runtime.store, HERE) == {1}
+
+
+async def test_a_member_who_manages_nothing_is_refused_the_mute_button_privately(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    assert (await bot.click(MUTE, user=MEMBER, name="member"))[0] == 200
+    reply = await bot.reply("member")
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"] == (
+        "only channel managers or bot admins can use 'mute' here "
+        "(a workspace admin or owner, or the creator of this private channel)"
+    )
+    assert await muted_stories(bot.runtime.store, HERE) == set()

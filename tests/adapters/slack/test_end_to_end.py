@@ -11,7 +11,17 @@ from bot.models import Article, Destination, Platform
 from bot.store.articles import save_articles
 from bot.store.subscriptions import list_subscriptions, muted_stories
 from bot.stories.persist import open_engine
-from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, NOW, TEAM, Bot, StartBot, eventually
+from tests.adapters.slack.conftest import (
+    ADMIN,
+    CHANNEL,
+    MEMBER,
+    NOW,
+    OWNER,
+    TEAM,
+    Bot,
+    StartBot,
+    eventually,
+)
 from tests.bot.services.seed import TOPICS
 from tests.fakes.slack import Scripted
 from tests.fakes.slack_blocks import plain_texts
@@ -53,10 +63,15 @@ async def test_subscribe_then_an_alert_arrives_and_its_mute_button_works(start_b
     assert {"Mute this story", "Open timeline"} <= set(buttons)
     assert any(e.get("url") == "https://reuters.example/new/1" for e in buttons.values())
 
+    # The alert's button is the typed command, with its checks: a member is refused, privately.
     mute = buttons["Mute this story"]
-    assert (await bot.click(mute, user=MEMBER, name="mute"))[0] == 200
-    assert (await bot.reply("mute"))["text"].startswith(f"Muted story {mute['value']} (")
     here = Destination(Platform.SLACK, TEAM, CHANNEL)
+    assert (await bot.click(mute, user=MEMBER, name="refused"))[0] == 200
+    refused = await bot.reply("refused")
+    assert refused["response_type"] == "ephemeral" and refused["text"].startswith("only channel managers")
+    assert await muted_stories(bot.runtime.store, here) == set()
+    assert (await bot.click(mute, user=OWNER, name="mute"))[0] == 200
+    assert (await bot.reply("mute"))["text"].startswith(f"Muted story {mute['value']} (")
     assert await muted_stories(bot.runtime.store, here) == {int(mute["value"])}
 
 

@@ -53,6 +53,9 @@ class FakeServices:
     sources: list[Source] = field(default_factory=list)
     muted: set[tuple[str, int]] = field(default_factory=set)
     digest_requests: list[Destination] = field(default_factory=list)
+    # Who took a turn at 'digest now' where; set `digest_again_at` to refuse every turn until then.
+    digest_turns: list[tuple[str, str]] = field(default_factory=list)
+    digest_again_at: datetime | None = None
     query_check: Callable[[str], str | None] = reject_unbalanced_quotes
     # Set to make every call fail, as a broken database would.
     broken: BaseException | None = None
@@ -154,6 +157,12 @@ class FakeServices:
             return False
         self.muted.remove(key)
         return True
+
+    async def claim_digest_now(self, destination: Destination, user: str) -> datetime | None:
+        self._check()
+        if self.digest_again_at is None:
+            self.digest_turns.append((destination.key, user))
+        return self.digest_again_at
 
     async def request_digest(self, destination: Destination) -> int:
         self._check()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import time
+from datetime import UTC, datetime, time
 
 from bot.commands import AccessPolicy, CommandRequest, handle
 from bot.models import AlertMode, Destination, Message, Platform, Subscription
@@ -22,7 +22,8 @@ async def run(text: str, services: FakeServices, *, thread: str | None = None) -
         thread=thread,
         is_channel_manager=True,
     )
-    return await handle(caller, services, access=AccessPolicy())
+    # A bot admin, so the topic commands run too: who may do what is test_dispatch's subject.
+    return await handle(caller, services, access=AccessPolicy(admins=("discord:42",)))
 
 
 def stored(services: FakeServices, topic_id: str = "korea") -> Subscription:
@@ -132,9 +133,23 @@ async def test_digest_now() -> None:
     none = await run("digest now", services)
     assert none.ephemeral and "no digest to send" in none.text
     await run("subscribe korea digest", services)
+    assert not services.digest_turns, "a channel with nothing to send costs no turn"
     reply = await run("digest now", services)
     assert reply == Message(text="Digest on its way (1 topic).", ephemeral=True)
     assert services.digest_requests[-1] == CHANNEL
+    assert services.digest_turns == [(CHANNEL.key, "42")]
+
+
+async def test_digest_now_refused_until_the_users_next_turn_in_the_channels_time() -> None:
+    services = sample_services()
+    await run("subscribe korea digest tz Asia/Seoul", services)
+    services.digest_again_at = datetime(2026, 3, 3, 5, 10, tzinfo=UTC)
+    reply = await run("digest now", services)
+    assert reply == Message(
+        text="you asked for this channel's digest a short while ago; ask again after 3 Mar 2026 14:10 KST",
+        ephemeral=True,
+    )
+    assert not services.digest_requests
 
 
 async def test_topics_marks_the_ones_followed_here() -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import replace
 
 import pytest
 
 from bot.commands import AccessPolicy, CommandRequest, CommandServices, command_for_button, handle, parse
 from bot.config import settings_from_mapping
 from bot.messages import build_alert, build_digest
-from bot.models import Message, Platform
+from bot.models import Destination, Message, Platform, Subscription
 from tests.bot.commands.fake_services import T0, FakeServices, development, sample_services
 
 
-def request(
+def request_for(
     text: str, *, manager: bool = False, user: str = "U1", roles: tuple[str, ...] = ()
 ) -> CommandRequest:
     return CommandRequest(
@@ -38,8 +39,11 @@ async def run(
     user: str = "U1",
     roles: tuple[str, ...] = (),
 ) -> Message:
-    caller = request(text, manager=manager, user=user, roles=roles)
+    caller = request_for(text, manager=manager, user=user, roles=roles)
     return await handle(caller, services or sample_services(), access=access or AccessPolicy())
+
+
+SLACK_HINT = "(a workspace admin or owner, or the creator of this private channel)"
 
 
 @pytest.mark.parametrize(
@@ -47,15 +51,45 @@ async def run(
     [
         ("subscribe korea", "subscribe"),
         ("unsubscribe korea", "unsubscribe"),
-        ("topic add x y", "topic add"),
-        ("topic remove korea", "topic remove"),
+        ("mute 1", "mute"),
+        ("unmute 1", "unmute"),
+        ("digest now", "digest now"),
     ],
 )
-async def test_changes_need_a_channel_manager_or_admin(text: str, name: str) -> None:
+async def test_channel_changes_need_a_channel_manager_or_admin(text: str, name: str) -> None:
     services = sample_services()
+    services.muted.add(("slack:T1:C1", 1))
+    await services.subscribe(Subscription(Destination(Platform.SLACK, "T1", "C1"), "chips"))
     reply = await run(text, services)
-    assert reply == Message(text=f"only channel managers or bot admins can use '{name}'", ephemeral=True)
-    assert not services.subscriptions and set(services.topics) == {"korea", "chips"}
+    assert reply == Message(
+        text=f"only channel managers or bot admins can use '{name}' here {SLACK_HINT}", ephemeral=True
+    )
+    assert services.muted == {("slack:T1:C1", 1)} and not services.digest_requests
+    assert [key[1] for key in services.subscriptions] == ["chips"]
+
+
+@pytest.mark.parametrize("text", ["topic add x y", "topic remove korea"])
+@pytest.mark.parametrize("manager", [False, True])
+async def test_topics_need_a_bot_admin_even_for_a_channel_manager(text: str, manager: bool) -> None:
+    services = sample_services()
+    reply = await run(text, services, manager=manager)
+    assert reply == Message(
+        text="only bot admins can change topics (ask whoever runs this bot)", ephemeral=True
+    )
+    assert set(services.topics) == {"korea", "chips"}
+
+
+async def test_the_topic_refusal_names_the_admin_contact() -> None:
+    reply = await run("topic remove korea", access=AccessPolicy(admin_contact="#news-desk"))
+    assert reply.text == "only bot admins can change topics (ask an admin: #news-desk)"
+
+
+async def test_a_channel_manager_changes_the_channel() -> None:
+    services = sample_services()
+    for text in ("subscribe korea", "mute 1", "unmute 1", "digest now"):
+        assert not (await run(text, services, manager=True)).text.startswith("only"), text
+    assert [key[1] for key in services.subscriptions] == ["korea"]
+    assert services.digest_requests and services.digest_turns == [("slack:T1:C1", "U1")]
 
 
 @pytest.mark.parametrize(
@@ -63,34 +97,62 @@ async def test_changes_need_a_channel_manager_or_admin(text: str, name: str) -> 
     [
         (AccessPolicy(admins=("U1",)), "U1", ()),
         (AccessPolicy(admins=("slack:U1",)), "U1", ()),
-        (AccessPolicy(admin_roles=("News Admins",)), "U9", ("news admins",)),
+        (AccessPolicy(admin_role_ids=("777",)), "U9", ("777",)),
     ],
 )
-async def test_admins_by_id_or_role_may_change(
+async def test_admins_by_id_or_role_id_may_change_topics_and_channels(
     access: AccessPolicy, user: str, roles: tuple[str, ...]
 ) -> None:
     services = sample_services()
-    reply = await run("subscribe korea", services, access=access, user=user, roles=roles)
-    assert not reply.ephemeral
+    assert not (await run("subscribe korea", services, access=access, user=user, roles=roles)).ephemeral
+    assert not (await run("topic add x y", services, access=access, user=user, roles=roles)).ephemeral
+    assert not (await run("topic remove chips", services, access=access, user=user, roles=roles)).ephemeral
     assert [key[1] for key in services.subscriptions] == ["korea"]
+    assert set(services.topics) == {"korea", "x"}
+
+
+async def test_a_role_named_like_the_admin_role_manages_its_channel_but_not_topics() -> None:
+    access = AccessPolicy(manager_role_names=("News Editors",))
+    request = replace(request_for("subscribe korea", user="U9"), role_names=("news editors",))
+    services = sample_services()
+    assert not (await handle(request, services, access=access)).ephemeral
+    refused = await handle(replace(request, text="topic remove korea"), services, access=access)
+    assert refused.text.startswith("only bot admins can change topics")
+    # A role id is no role name, nor the other way round: a server can name a role anything.
+    spoof = replace(request_for("topic remove korea", user="U9"), role_names=("777",))
+    assert (await handle(spoof, services, access=AccessPolicy(admin_role_ids=("777",)))).ephemeral
+    assert set(services.topics) == {"korea", "chips"}
 
 
 async def test_an_admin_on_another_platform_is_not_one_here() -> None:
-    reply = await run("subscribe korea", access=AccessPolicy(admins=("discord:U1",)))
-    assert reply.text.startswith("only channel managers")
-
-
-def test_access_policy_from_settings() -> None:
-    settings = settings_from_mapping({"admins": ["slack:U1"], "discord": {"admin_role": "Mods"}})
-    assert AccessPolicy.from_settings(settings) == AccessPolicy(admins=("slack:U1",), admin_roles=("Mods",))
+    reply = await run("topic remove korea", access=AccessPolicy(admins=("discord:U1",)))
+    assert reply.text.startswith("only bot admins")
 
 
 @pytest.mark.parametrize(
-    "text", ["list", "topics", "lookup summit", "timeline 1", "story 1", "mute 1", "sources"]
+    ("settings", "policy"),
+    [
+        (
+            {
+                "admins": ["slack:U1", " "],
+                "discord": {"admin_role": "Mods"},
+                "access": {"admin_contact": "@al"},
+            },
+            AccessPolicy(admins=("slack:U1",), manager_role_names=("Mods",), admin_contact="@al"),
+        ),
+        ({"discord": {"admin_role": "1234567890"}}, AccessPolicy(admin_role_ids=("1234567890",))),
+    ],
 )
-async def test_reading_and_muting_need_no_special_rights(text: str) -> None:
+def test_access_policy_from_settings(settings: dict[str, object], policy: AccessPolicy) -> None:
+    assert AccessPolicy.from_settings(settings_from_mapping(settings)) == policy
+
+
+@pytest.mark.parametrize(
+    "text", ["list", "topics", "lookup summit", "timeline 1", "story 1", "sources", "help"]
+)
+async def test_reading_needs_no_special_rights(text: str) -> None:
     reply = await run(text)
-    assert not reply.text.startswith("only channel managers")
+    assert not reply.text.startswith("only")
 
 
 async def test_usage_errors_are_private_one_liners() -> None:
