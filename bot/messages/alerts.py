@@ -22,14 +22,14 @@ OPEN_TOPIC_TIMELINE = "open_topic_timeline"
 def build_alert(development: DevelopmentView, *, topic_name: str, timezone: str = "UTC") -> Message:
     """The alert for one new development, times shown in the subscription's time zone."""
     headline = clip(development.headline, HEADLINE_CAP)
-    story = clip(development.story_title, TITLE_CAP) or headline
+    story = clip(development.story_title, TITLE_CAP)
     topic = clip(topic_name, TITLE_CAP)
     if development.story_is_new:
-        title = clip(f"New story: {story}", TITLE_CAP)
+        title = clip(f"New story: {story}", TITLE_CAP) if story else clip(f"New story in {topic}", TITLE_CAP)
         text = clip(f"New story in {topic}: {headline}", HEADLINE_CAP)
     else:
-        title = story
-        text = clip(f"{story}: {headline}", HEADLINE_CAP)
+        title = clip(f"Story: {story}", TITLE_CAP) if story else headline
+        text = clip(f"{headline} (story: {story})", HEADLINE_CAP) if story else headline
     section = Section(
         heading=headline,
         text=clip(development.what_is_new, WHAT_IS_NEW_CAP),

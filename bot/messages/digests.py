@@ -78,8 +78,12 @@ def _group_by_story(ranked: Sequence[DevelopmentView]) -> list[list[DevelopmentV
 
 def _story_sections(group: list[DevelopmentView], timezone: str) -> list[Section]:
     lead = group[0]
-    story = clip(lead.story_title, TITLE_CAP) or clip(lead.headline, TITLE_CAP)
-    heading = f"{story} (new story)" if any(d.story_is_new for d in group) else story
+    label = clip(lead.story_title, TITLE_CAP)
+    new = any(d.story_is_new for d in group)
+    if label:
+        heading = clip(f"New story: {label}" if new else f"Story: {label}", TITLE_CAP)
+    else:
+        heading = clip(lead.headline, TITLE_CAP) + (" (new story)" if new else "")
     context = plural(len(group), "new development")
     if lead.story_id is not None:
         context = f"story {lead.story_id} · {context}"
@@ -93,13 +97,14 @@ def _story_sections(group: list[DevelopmentView], timezone: str) -> list[Section
         chunks[-1][0].append(line)
         size += len(line) + 1
         if development.sources:
+            # The headline is on the line above: the link names its outlet, and the headline only to tell
+            # several developments' links apart.
             first = development.sources[0]
-            label = f"{first.label}: {development.headline}" if first.label else development.headline
-            label = clip(label, LABEL_CAP)
-            chunks[-1][1].append(Link(label or first.url, first.url))
+            label = f"{first.label}: {development.headline}" if len(group) > 1 else first.label
+            chunks[-1][1].append(Link(clip(label, LABEL_CAP) or first.url, first.url))
     return [
         Section(
-            heading=heading if index == 0 else f"{story} (continued)",
+            heading=heading if index == 0 else f"{heading} (continued)",
             text="\n".join(lines),
             links=tuple(links),
             context=context,

@@ -19,9 +19,11 @@ from bot.messages.text import clip
 from bot.messages.views import DevelopmentView
 from bot.models import Article, Link, Story
 from bot.store.db import Db, reading
+from bot.store.presentation import present
 from bot.store.schema import articles, development_articles, developments, sources, stories
 from bot.store.search import search_articles
 from bot.store.sql import chunks
+from bot.stories.headlines import clean_headline
 
 # Links carried per development: one per outlet, the representative article's first.
 MAX_LINKS = 5
@@ -89,21 +91,31 @@ async def _views(conn: AsyncConnection, development_ids: Sequence[int]) -> list[
         )
         found.update({row.id: row for row in await conn.execute(query)})
     links = await _links(conn, list(found))
+    shown, labels = await present(conn, list(found.values()))
     return [
         DevelopmentView(
             development_id=row.id,
             story_id=row.story_id,
-            story_title=row.story_title or "",
+            story_title=labels.get(row.story_id, "") or clean_headline(row.story_title or ""),
             story_is_new=row.story_id is not None and row.story_first_id == row.id,
-            headline=row.headline,
-            what_is_new=row.what_is_new,
+            headline=shown[row.id].headline,
+            what_is_new=shown[row.id].what_is_new,
             first_seen=row.first_seen,
-            sources=tuple(links.get(row.id, ())),
+            sources=_headline_first(links.get(row.id, []), shown[row.id].headline_article),
             source_count=max(row.source_count, len(links.get(row.id, ()))),
             topic_id=row.topic_id,
         )
         for row in (found[i] for i in wanted if i in found)
     ]
+
+
+def _headline_first(links: list[Link], article: Article | None) -> tuple[Link, ...]:
+    """The links with the shown headline's own first (in place of its outlet's other link, if any)."""
+    if article is None or not links:
+        return tuple(links)
+    first = Link(_label(article.source_name, article.url), article.url)
+    rest = [link for link in links if link.url != first.url and link.label != first.label]
+    return (first, *rest)[: max(len(links), 1)]
 
 
 async def _links(conn: AsyncConnection, development_ids: list[int]) -> dict[int, list[Link]]:

@@ -98,7 +98,7 @@ async def test_modes_min_sources_mutes_pauses_and_idempotency(store: Store) -> N
     rows = await list_messages(store)
     assert len(rows) == 6 and ("three", 1) in {(m.destination.channel, m.development_id) for m in rows}
     alert = message_from_json(next(m.payload for m in rows if m.destination.channel == "both"))
-    assert alert.metadata["development_id"] == "1" and alert.title == "Story 10"
+    assert alert.metadata["development_id"] == "1" and alert.title == "Story: Story 10"
 
 
 async def test_threaded_and_webhook_subscriptions_get_their_routing(store: Store) -> None:

@@ -102,7 +102,7 @@ async def test_topics_and_topic_add_remove(fake: FakeDiscord, bot: Bot) -> None:
 async def test_reading_commands(fake: FakeDiscord, bot: Bot) -> None:
     story_id = await korea_story(bot.store)
     found = await ask(fake, "lookup", words="Hanoi summit")
-    assert found.ephemeral and "US and North Korea agree to hold summit in Hanoi" in found.text
+    assert found.ephemeral and "Trump and Kim will meet in Hanoi for second summit" in found.text
     [embed, *_] = found.payload["embeds"]
     assert {field["name"] for field in embed["fields"]} >= {"Reuters", "AP", "BBC"}
     by_topic = await ask(fake, "timeline", topic="korea")

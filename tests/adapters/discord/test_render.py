@@ -46,7 +46,7 @@ async def test_an_alert_is_one_embed_with_its_story_headline_sources_and_buttons
     rendered = render(part)
     assert rendered.content is None, "a delivered alert is its embed; the text only repeats it"
     [embed] = rendered.embeds
-    assert embed.author.name == "Korea talks"
+    assert embed.author.name == "Story: Korea talks"
     assert embed.title == "Summit set for Hanoi" and embed.url == "https://reuters.example/1"
     assert embed.description == "what is new"
     assert [(field.name, field.value, field.inline) for field in embed.fields] == [

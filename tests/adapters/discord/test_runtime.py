@@ -93,7 +93,8 @@ async def test_subscribe_by_slash_command_then_news_arrives_as_an_alert(
         finally:
             await runtime.stop()
     [embed] = alert.embeds
-    assert embed["author"]["name"] == "New story: North Korea agrees to talks in Hanoi <@123>"
+    # The story's label is made of the headline's words: the mention is no word of it.
+    assert embed["author"]["name"] == "New story: Hanoi · talks · Korea"
     assert embed["title"] == "North Korea agrees to talks in Hanoi \\<@123\\>"
     assert embed["fields"] == [{"name": "Wire", "value": "https://wire.example/2", "inline": False}]
     assert alert.payload["allowed_mentions"] == {"parse": []} and alert.nonce is not None

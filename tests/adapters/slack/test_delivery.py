@@ -308,7 +308,7 @@ async def test_mentions_in_feed_text_arrive_as_harmless_text_and_long_titles_tri
         escaped = injection.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         assert escaped in first, injection
     long_title = fake.posts[1].blocks[0]["text"]["text"]
-    assert long_title.startswith("TTT") and long_title.endswith("…") and len(long_title) <= 150
+    assert long_title.startswith("Story: TTT") and long_title.endswith("…") and len(long_title) <= 150
 
 
 def _visible(post: Post) -> str:

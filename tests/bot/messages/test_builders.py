@@ -13,8 +13,8 @@ from tests.bot.commands.fake_services import T0, development
 def test_alert_for_a_development_that_continues_a_story() -> None:
     view = development(12, story_id=3, headline="Summit ends early", what_is_new="No agreement.", sources=7)
     alert = build_alert(view, topic_name="Korea diplomacy", timezone="Asia/Seoul")
-    assert alert.title == "North Korea–US talks"
-    assert alert.text == "North Korea–US talks: Summit ends early"
+    assert alert.title == "Story: North Korea–US talks"
+    assert alert.text == "Summit ends early (story: North Korea–US talks)"
     (section,) = alert.sections
     assert section.heading == "Summit ends early"
     assert section.text == "No agreement."
@@ -41,6 +41,35 @@ def test_alert_for_a_new_story() -> None:
     assert alert.title == "New story: Chip export rules"
     assert alert.text == "New story in Chips: US tightens chip exports"
     assert alert.sections[0].context == "3 Mar 2026 05:00 UTC · 1 source · Chips · story 9"
+
+
+def test_alert_whose_story_has_no_label_shows_the_headline() -> None:
+    alert = build_alert(development(4, story_id=2, story_title="", headline="Talks resume"), topic_name="K")
+    assert alert.title == "Talks resume" and alert.text == "Talks resume"
+    fresh = build_alert(
+        development(5, story_id=3, story_title="", headline="Talks", story_is_new=True), topic_name="Korea"
+    )
+    assert fresh.title == "New story in Korea"
+
+
+def test_a_digest_shows_each_development_once() -> None:
+    """One development: its headline once, in its line; the heading is the label, the link its outlet."""
+    view = development(
+        7,
+        story_id=4,
+        story_title="Guterres · UN",
+        headline="South Korea urges UN's Guterres to visit",
+        what_is_new="Wi suggested the UN chief travel to Pyongyang.",
+        story_is_new=True,
+    )
+    digest = build_digest([view], topic_id="korea", topic_name="Korea", timezone="UTC", until=T0)
+    rendered = [digest.title, digest.text] + [
+        part for s in digest.sections for part in (s.heading or "", s.text, s.context or "")
+    ]
+    rendered += [link.label for s in digest.sections for link in s.links]
+    assert sum(part.count("South Korea urges") for part in rendered) == 1
+    assert digest.sections[0].heading == "New story: Guterres · UN"
+    assert [link.label for link in digest.sections[0].links] == ["Outlet 0"]
 
 
 def test_alert_without_a_story_has_no_buttons() -> None:
@@ -80,7 +109,11 @@ def test_digest_ranks_by_sources_then_recency_and_groups_by_story() -> None:
     )
     assert digest.title == "Korea: digest for 4 Mar 2026"
     assert digest.text == "Korea: 5 new developments in 3 stories"
-    assert [s.heading for s in digest.sections] == ["Chips", "North Korea–US talks", "Elections (new story)"]
+    assert [s.heading for s in digest.sections] == [
+        "Story: Chips",
+        "Story: North Korea–US talks",
+        "New story: Elections",
+    ]
     story_one = digest.sections[1]
     assert [line.split(" — ")[0] for line in story_one.text.splitlines()] == [
         "• Summit ends",
@@ -88,7 +121,9 @@ def test_digest_ranks_by_sources_then_recency_and_groups_by_story() -> None:
         "• Minor note",
     ]
     assert story_one.context == "story 1 · 3 new developments"
+    # Several developments: each link says whose it is; alone, a development's link names only its outlet.
     assert story_one.links[0] == Link("Outlet 0: Summit ends", "https://outlet0.example/4")
+    assert digest.sections[0].links[0] == Link("Outlet 0", "https://outlet0.example/2")
     assert digest.buttons == (Button("Open timeline", "open_topic_timeline", "korea"),)
     assert digest.metadata == {"kind": "digest", "topic_id": "korea"}
 
@@ -129,8 +164,8 @@ def test_a_long_story_continues_in_another_section_instead_of_losing_lines() -> 
     developments = [development(n, what_is_new="detail " * 40, sources=2, hours=n) for n in range(15)]
     digest = build_digest(developments, topic_id="korea", topic_name="Korea", timezone="UTC", until=T0)
     assert [s.heading for s in digest.sections] == [
-        "North Korea–US talks",
-        "North Korea–US talks (continued)",
+        "Story: North Korea–US talks",
+        "Story: North Korea–US talks (continued)",
     ]
     assert all(len(s.text) <= 2_800 for s in digest.sections)
     assert sum(len(s.text.splitlines()) for s in digest.sections) == 15

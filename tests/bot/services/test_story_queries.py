@@ -116,7 +116,7 @@ def count_statements(store: Store) -> Iterator[list[str]]:
         event.remove(store.engine.sync_engine, "before_cursor_execute", record)
 
 
-async def test_views_carry_one_link_per_outlet_representative_first(store: Store) -> None:
+async def test_views_carry_one_link_per_outlet_headline_first(store: Store) -> None:
     await _topics(store)
     await _story(store, 1)
     members = await _articles(store, outlets=7, per_outlet=2)
@@ -124,14 +124,18 @@ async def test_views_carry_one_link_per_outlet_representative_first(store: Store
     await _development(store, 1, story_id=1, hours=0, members=members, representative=representative)
     [view] = await development_views(store, [1])
     assert len(view.sources) == MAX_LINKS
-    assert view.sources[0].url == representative.url
+    # The headlines are alike: the earliest is shown, and its link goes first.
+    assert view.headline == members[0].title and view.sources[0].url == members[0].url
     outlets = [link.label for link in view.sources]
     assert len(set(outlets)) == MAX_LINKS
-    # After the representative's outlet, the earliest outlets, each by its first article.
-    assert outlets == ["Outlet 4", "Outlet 0", "Outlet 1", "Outlet 2", "Outlet 3"]
-    assert view.sources[1].url == "https://outlet0.example/0"
+    # Then the representative's outlet, then the earliest outlets, each by its first article.
+    assert outlets == ["Outlet 0", "Outlet 4", "Outlet 1", "Outlet 2", "Outlet 3"]
+    assert view.sources[1].url == representative.url
     assert view.source_count == 7
-    assert view.story_title == "Talks" and view.story_is_new and view.topic_id == "korea"
+    # What is new: the lead of the summaries, a sentence.
+    assert view.what_is_new.startswith("Summit in Hanoi, report 0-0")
+    # The story's label comes from its developments' headlines, not its stored title.
+    assert view.story_title == "Summit · talks" and view.story_is_new and view.topic_id == "korea"
 
 
 async def test_only_a_storys_first_development_is_new_and_order_is_kept(store: Store) -> None:
