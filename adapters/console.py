@@ -72,6 +72,8 @@ class ConsoleAdapter:
             emoji=False,
             soft_wrap=False,
         )
+        # Into a pipe or a file, lines are not hard-wrapped: a URL cut in two opens nothing.
+        self._console.soft_wrap = not self._console.is_terminal
         self._script = deque(lines) if lines is not None else None
         self._stdin = stdin or sys.stdin
         self._stdin_lines: asyncio.Queue[str | None] | None = None

@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
@@ -268,11 +269,14 @@ def demo(
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Keep the demo's database here (default: a fresh one).")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also list each poll's new articles.")
+    ] = False,
 ) -> None:
     """Replay the seed feeds as live news on a fast clock, with no token and no network."""
     from bot.demo.session import run_demo
 
-    code = run(lambda: run_demo(data_dir=data_dir, console=out))
+    code = run(lambda: run_demo(data_dir=data_dir, console=out, verbose=verbose))
     raise typer.Exit(code)
 
 
@@ -282,17 +286,57 @@ def evaluate(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the predictions (JSONL).")],
     topics: Annotated[Path | None, typer.Option("--topics", help="topics.json: the subscriptions.")] = None,
     gold: Annotated[Path | None, typer.Option("--gold", help="Gold JSONL: print the metrics too.")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print only JSON on stdout: the metrics (or, without --gold, the run)."),
+    ] = False,
 ) -> None:
-    """Replay a labelled stream through normalise + engine and write one prediction per item."""
-    from bot.evaluation import run_eval
+    """Replay a labelled stream through normalise + engine and write one prediction per item.
+
+    Progress and the closing line go to stderr; stdout has the metrics (as JSON with --json).
+    """
+    import json
+    import time
+
+    from bot.evaluation import EvalInputError, evaluate_stream
 
     for path in (stream, topics, gold):
         if path is not None and not path.is_file():
-            err.print(f"[red]error:[/red] {path}: no such file")
+            err.print(Text(f"error: {path}: no such file"))
             raise typer.Exit(2)
-    metrics = run_eval(stream, out_path, topics, gold)
-    if metrics is not None:
-        out.print_json(data=metrics)
+    started = time.perf_counter()
+    try:
+        report = evaluate_stream(stream, out_path, topics, gold, progress=_eval_progress())
+    except EvalInputError as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(1) from None
+    seconds = time.perf_counter() - started
+    rate = report.items / seconds if seconds > 0 else 0.0
+    if as_json:
+        figures = {"items": report.items, "out": str(out_path), "seconds": round(seconds, 3)}
+        sys.stdout.write(json.dumps(report.metrics if report.metrics is not None else figures) + "\n")
+    elif report.text:
+        out.print(Text(report.text))
+    err.print(
+        Text(f"wrote {report.items} predictions to {out_path} in {seconds:.1f} s ({rate:,.0f} items/s)")
+    )
+
+
+def _eval_progress() -> Callable[[int, int], None]:
+    """Progress on stderr: one line rewritten at a terminal, a line per tenth of the stream otherwise."""
+    shown = [0]
+
+    def report(done: int, total: int) -> None:
+        if err.is_terminal:
+            err.file.write(f"\reval: {done}/{total} items")
+            if done >= total:
+                err.file.write("\r\033[K")
+            err.file.flush()
+        elif done >= total or done * 10 // max(total, 1) > shown[0]:
+            shown[0] = done * 10 // max(total, 1)
+            err.print(f"eval: {done}/{total} items")
+
+    return report
 
 
 # --- run and status (bot/runtime.py, bot/status.py) ---

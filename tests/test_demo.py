@@ -60,7 +60,9 @@ async def test_demo_twice_with_the_same_data_dir(first_run: FirstRun) -> None:
     # The dev scenario has syndicated copies and the same story URL in two feeds: they are folded.
     assert figures["duplicates"] > 0
     assert figures["developments"] >= 3 and figures["alerts"] >= 3 and figures["digests"] == 1
-    assert "US, North Korea officials meet to salvage talks" in first_run.out
+    # What the channel sees, then how to try the bot itself; each poll's articles only with --verbose.
+    assert "New story: " in first_run.out and "Try it on live feeds: storywatch run --config" in first_run.out
+    assert "US, North Korea officials meet to salvage talks" not in first_run.out
 
     second = await storywatch("demo", "--data-dir", str(first_run.data), wait_s=120)
     assert second.code == 0, second.err
@@ -112,17 +114,22 @@ async def test_sigkill_mid_poll_leaves_a_sound_database_that_the_next_run_heals(
         "demo",
         "--data-dir",
         str(data),
+        "--verbose",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
     assert proc.stdout is not None
     # Kill it once it is well into the replay, while polls are writing.
+    seen: list[str] = []
     while True:
         line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
         assert line, "the demo ended before it could be killed"
+        seen.append(line.rstrip("\n"))
         if re.search(r"poll (4\d|[5-9]\d):", line):
             break
     proc.send_signal(signal.SIGKILL)
+    # --verbose lists each poll's new articles.
+    assert "  + DW: US, North Korea officials meet to salvage talks" in seen
     await proc.wait()
     partial = stored_articles(data)
     assert 0 < partial < SEED_ENTRIES

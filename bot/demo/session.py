@@ -7,6 +7,7 @@ users can read.
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
@@ -46,6 +47,8 @@ DIGEST_ZONE = "Asia/Seoul"
 # Story time between two polls of a source: a busy newsroom feed would be polled far more often, but
 # the seed stream's developments unfold over days, and fewer steps keep the demo well under a minute.
 POLL_STEP = timedelta(hours=12)
+# A console configuration in seeds/ with live feeds and the demo's topic: what the demo ends by suggesting.
+TRY_CONFIG = "console.toml"
 
 
 def demo_ingest_settings() -> IngestSettings:
@@ -61,19 +64,25 @@ def demo_ingest_settings() -> IngestSettings:
     )
 
 
-async def run_demo(data_dir: Path | None, console: Console, seeds_dir: Path | None = None) -> int:
-    """Run the demo; returns the exit status (0 when every poll pass completed)."""
+async def run_demo(
+    data_dir: Path | None, console: Console, seeds_dir: Path | None = None, *, verbose: bool = False
+) -> int:
+    """Run the demo; returns the exit status (0 when every poll pass completed).
+
+    It prints what the channel sees (the alerts, then the digest) and a tally of the polls; `verbose`
+    adds each poll's new articles.
+    """
     with tempfile.TemporaryDirectory(prefix="storywatch-demo-") as scratch:
         folder = data_dir if data_dir is not None else Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
         store = await open_store(f"sqlite+aiosqlite:///{folder / 'storywatch.sqlite'}")
         try:
-            return await _replay(store, folder, console, seeds_dir or default_seeds_dir())
+            return await _replay(store, folder, console, seeds_dir or default_seeds_dir(), verbose)
         finally:
             await store.close()
 
 
-async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path) -> int:
+async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path, verbose: bool) -> int:
     clock = SteppedClock(datetime(2000, 1, 1, tzinfo=UTC))
     server = await start_replay_server(seeds_dir, clock)
     try:
@@ -89,7 +98,8 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path)
         )
         console.print(
             f"#{DEMO_CHANNEL.channel} follows '{DEMO_TOPIC}' (alerts, and a digest at "
-            f"{DIGEST_AT:%H:%M} {DIGEST_ZONE}); time runs from one poll to the next, skipping quiet days"
+            f"{DIGEST_AT:%H:%M} {DIGEST_ZONE}); time runs from one poll to the next, skipping quiet days. "
+            f"What the channel sees:" + ("" if verbose else " (--verbose also lists each poll's articles)")
         )
         entry_times = sorted(e.published for feed in server.feeds for e in feed.entries)
         adapter = ConsoleAdapter(output=cast(TextIO, console.file), width=console.width)
@@ -102,7 +112,8 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path)
                 report = await poll_due(store, fetcher, clock=clock, settings=settings, owner=worker_id())
                 polls += 1
                 totals.polls.extend(report.polls)
-                _print_poll(console, clock.now(), polls, report)
+                if verbose:
+                    _print_poll(console, clock.now(), polls, report)
                 await ingest_to_outbox(store, engine, report, now=clock.now())
                 await deliverer.drain()
                 upcoming = _next_entry(entry_times, clock.now())
@@ -112,7 +123,8 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path)
         # The quiet years' daily digests are skipped with the days themselves; the next one is shown.
         clock.set(_next_digest_time(clock.now()))
         console.print(
-            f"[bold]{clock.now().astimezone(ZoneInfo(DIGEST_ZONE)):%Y-%m-%d %H:%M} {DIGEST_ZONE}[/bold]"
+            f"[bold]{clock.now().astimezone(ZoneInfo(DIGEST_ZONE)):%Y-%m-%d %H:%M} {DIGEST_ZONE}[/bold]: "
+            "the daily digest"
         )
         await run_due_digests(store, clock, DigestSettings())
         await deliverer.drain()
@@ -122,8 +134,11 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path)
         if totals.new == 0:
             console.print(f"nothing new: all {totals.seen} entries seen were already stored")
         console.print(
-            f"polls={polls} requests={server.stats.feed_requests} not_modified={server.stats.not_modified}"
+            f"{polls} polls of {len(sources)} feeds: {totals.new} articles, "
+            f"{totals.folded} duplicates folded, {totals.errors} errors; "
+            f"{server.stats.feed_requests} requests ({server.stats.not_modified} not modified)"
         )
+        _print_try_it(console, seeds_dir)
         delta = {key: after[key] - before.get(key, 0) for key in after}
         console.print(
             f"summary: articles={totals.new} duplicates={totals.folded} "
@@ -165,6 +180,18 @@ async def _counts(store: Store) -> dict[str, int]:
         "alert": int(sent.get("alert", 0)),
         "digest": int(sent.get("digest", 0)),
     }
+
+
+def _print_try_it(console: Console, seeds_dir: Path) -> None:
+    """How to go on from here: the bot itself, on live feeds, following the demo's topic in this terminal."""
+    config = seeds_dir / TRY_CONFIG
+    if not config.is_file():
+        return
+    console.print(
+        f"Try it on live feeds: storywatch run --config {escape(shlex.quote(str(config)))}\n"
+        f"  then type: subscribe {DEMO_TOPIC}   (help lists the commands, quit ends)",
+        highlight=False,
+    )
 
 
 def _next_digest_time(now: datetime) -> datetime:
