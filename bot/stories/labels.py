@@ -22,7 +22,7 @@ _ATTRIBUTION = re.compile(r":\s*[\w.'’-]+(?:\s+(?:says|said|reports?))?\s*$")
 # Punctuation that ends a phrase: a name does not run across it ('Japan's EEZ, Abe', 'Trump-Kim').
 _PHRASES = re.compile(r"[,:;!?()\[\]\"“”]|\s[-–—]\s|(?<=\w)-(?=[A-Z])")
 # A term below this share of the best term's score is left out, however few terms there are.
-_MIN_SHARE = 0.45
+_MIN_SHARE = 0.3
 _NAME_BOOST = 1.5
 _COMMON_DISCOUNT = 0.3
 _BIGRAM_BOOST = 1.1
@@ -90,6 +90,11 @@ _GENERIC = frozenset(
         "possible",
         "latest",
         "early",
+        "appears",
+        "appear",
+        "dies",
+        "purported",
+        "suspected",
         "according",
         "ahead",
         "amid",
