@@ -45,6 +45,8 @@ class IngestSettings(_Section):
     disable_after_failures: Annotated[int, Field(ge=1)] = 10
     # How many entries of a new source's first poll to announce; the rest are stored silently.
     backfill: Annotated[int, Field(ge=0)] = 0
+    # Entries read from one feed document at most (the first ones: feeds list the newest first).
+    max_entries_per_document: Annotated[int, Field(ge=1)] = 1000
 
 
 class SourceSettings(_Section):

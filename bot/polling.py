@@ -3,8 +3,10 @@
 Fetching and parsing run concurrently (the fetcher paces hosts); one writer task stores what they bring
 in batches, one transaction per batch, because the database has one writer and a transaction per
 source would make the pass wait on the disk. A broken or unreachable source records its error and backs
-off; the others carry on. The first successful poll of a new source stores its entries without
-announcing them (but the newest `backfill`).
+off; the others carry on. Any exception while fetching, parsing or storing one source is that source's
+error: a batch whose write fails is stored again source by source, so only the bad one fails. The
+first successful poll of a new source stores its entries without announcing them (but the newest
+`backfill`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.config import IngestSettings
+from bot.ingest.clean import strip_unsafe
 from bot.ingest.feed import FeedError, ParsedFeed
 from bot.ingest.fetch import Fetcher, FetchError
+from bot.ingest.normalise import clean_title
 from bot.ingest.pool import ParsedBatch, ParsePool, parse_batch
 from bot.models import Article, Source
 from bot.store.articles import save_articles
@@ -38,6 +42,8 @@ log = logging.getLogger(__name__)
 PollStatus = Literal["stored", "not_modified", "error"]
 # Sources whose results one write transaction stores at most.
 WRITE_BATCH = 200
+# A recorded error is one short line: it is shown in `status`, chat and logs.
+MAX_REASON_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +153,7 @@ async def poll_sources(
     results: dict[int, SourcePoll] = {}
 
     async def fetch_one(source: Source) -> None:
-        await queue.put(await _fetch(fetcher, source, clock, parser))
+        await queue.put(await _fetch(fetcher, source, clock, settings, parser))
 
     async def fetch_all() -> None:
         # The fetcher's per-host and global limits pace the requests; every source just starts.
@@ -161,35 +167,39 @@ async def poll_sources(
     return [results[s.id] for s in claimed]
 
 
-async def _fetch(fetcher: Fetcher, source: Source, clock: Clock, parser: ParsePool | None) -> _Fetched:
+async def _fetch(
+    fetcher: Fetcher, source: Source, clock: Clock, settings: IngestSettings, parser: ParsePool | None
+) -> _Fetched:
+    """The source fetched and parsed; every failure, expected or not, ends as its `error`."""
     try:
         result = await fetcher.fetch(source.url, etag=source.etag, last_modified=source.last_modified)
     except FetchError as exc:
         return _Fetched(source, clock.now(), error=exc.reason, retry_after=exc.retry_after)
+    except Exception as exc:  # a bug or a surprise in one fetch must not end the pass
+        return _Fetched(source, clock.now(), error=_unexpected(source, "could not fetch", exc))
     now = clock.now()
     if result.status == "not_modified":
         return _Fetched(source, now, new_url=result.permanent_redirect)
     try:
-        if parser is not None:
-            batch = await parser.parse(
-                result.body,
-                source_id=source.id,
-                source_name=source.title,
-                fetched_at=now,
-                url=result.url,
-                headers=result.headers,
-            )
-        else:
-            batch = await _parse_in_thread(result.body, source, now, result.url, result.headers)
+        batch = await _parse(parser, result.body, source, now, result.url, result.headers, settings)
     except FeedError as exc:
-        return _Fetched(source, now, error=str(exc))
+        return _Fetched(source, now, error=exc.reason)
+    except Exception as exc:  # the parsers' contract is FeedError; anything else is one feed's problem too
+        return _Fetched(source, now, error=_unexpected(source, "could not read the feed", exc))
     parsed, articles = batch.feed, batch.articles
-    if not source.title and parsed.title:
-        articles = [_named(a, parsed.title) for a in articles]
+    if parsed.capped:
+        log.info(
+            "poll source=%s stopped at %d entries (ingest.max_entries_per_document)",
+            source.id,
+            settings.max_entries_per_document,
+        )
+    name = clean_title(parsed.title)
+    if not source.title and name:
+        articles = [_named(a, name) for a in articles]
     return _Fetched(
         source,
         now,
-        parsed=parsed,
+        parsed=replace(parsed, title=name),
         articles=tuple(articles),
         fingerprints=batch.fingerprints,
         etag=result.etag,
@@ -198,10 +208,44 @@ async def _fetch(fetcher: Fetcher, source: Source, clock: Clock, parser: ParsePo
     )
 
 
-async def _parse_in_thread(
-    data: bytes, source: Source, now: datetime, url: str, headers: dict[str, str]
+async def _parse(
+    parser: ParsePool | None,
+    data: bytes,
+    source: Source,
+    now: datetime,
+    url: str,
+    headers: dict[str, str],
+    settings: IngestSettings,
 ) -> ParsedBatch:
-    return await asyncio.to_thread(parse_batch, data, source.id, source.title, now, url, headers)
+    cap = settings.max_entries_per_document
+    if parser is None:
+        return await _parse_in_thread(data, source, now, url, headers, cap)
+    return await parser.parse(
+        data,
+        source_id=source.id,
+        source_name=source.title,
+        fetched_at=now,
+        url=url,
+        headers=headers,
+        max_entries=cap,
+    )
+
+
+def _unexpected(source: Source, what: str, exc: Exception) -> str:
+    log.debug("poll source=%s unexpected %s", source.id, type(exc).__name__, exc_info=exc)
+    return f"{what} ({type(exc).__name__}: {exc})"
+
+
+def _reason(text: str) -> str:
+    """An error as one short clean line: server and feed text can hold anything."""
+    line = " ".join(strip_unsafe(text).split()) or "unknown error"
+    return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 1].rstrip() + "…"
+
+
+async def _parse_in_thread(
+    data: bytes, source: Source, now: datetime, url: str, headers: dict[str, str], max_entries: int
+) -> ParsedBatch:
+    return await asyncio.to_thread(parse_batch, data, source.id, source.title, now, url, headers, max_entries)
 
 
 def _named(article: Article, name: str) -> Article:
@@ -227,9 +271,35 @@ async def _write_all(
             item = queue.get_nowait()
         done = item is None
         if batch:
+            for poll in await _write_isolated(store, batch, clock=clock, settings=settings):
+                results[poll.source.id] = poll
+
+
+async def _write_isolated(
+    store: Store, batch: Sequence[_Fetched], *, clock: Clock, settings: IngestSettings
+) -> list[SourcePoll]:
+    """The batch in one transaction; if that fails, each source in its own, so only a bad one fails."""
+    try:
+        async with store.write() as conn:
+            return await _write_batch(conn, batch, clock=clock, settings=settings)
+    except Exception as exc:  # one source's unstorable data (or a bug) must not cost the others
+        if len(batch) > 1:
+            log.warning("poll write of %d sources failed (%s); storing them one by one", len(batch), exc)
+        failed = exc
+    polls: list[SourcePoll] = []
+    for fetched in batch:
+        try:
             async with store.write() as conn:
-                for poll in await _write_batch(conn, batch, clock=clock, settings=settings):
-                    results[poll.source.id] = poll
+                polls.extend(await _write_batch(conn, [fetched], clock=clock, settings=settings))
+            continue
+        except Exception as exc:  # recorded below as this source's error
+            failed = exc
+        reason = f"could not store its articles ({type(failed).__name__}: {failed})"
+        log.debug("poll source=%s store failed", fetched.source.id, exc_info=failed)
+        # If even recording the error fails, the database itself is the problem: let it end the pass.
+        async with store.write() as conn:
+            polls.append(await _failed(conn, replace(fetched, error=reason, retry_after=None), settings))
+    return polls
 
 
 async def _write_batch(
@@ -286,7 +356,7 @@ async def _stored(conn: AsyncConnection, fetched: _Fetched, settings: IngestSett
 
 
 async def _failed(conn: AsyncConnection, fetched: _Fetched, settings: IngestSettings) -> SourcePoll:
-    source, reason = fetched.source, fetched.error or "unknown error"
+    source, reason = fetched.source, _reason(fetched.error or "")
     updated = await record_poll_failure(
         conn,
         source.id,

@@ -12,6 +12,7 @@ from bot.config import IngestSettings, Settings
 from bot.ingest.discover import discover_feeds
 from bot.ingest.feed import FeedError
 from bot.ingest.fetch import Fetcher
+from bot.ingest.normalise import clean_title
 from bot.ingest.opml import OpmlError, parse_opml
 from bot.ingest.opml import export_opml as render_opml
 from bot.ingest.parse import parse_feed_async
@@ -65,7 +66,7 @@ async def add_source_checked(
                 note = f"the feed linked from {url}"
             else:
                 feed_url = result.permanent_redirect or url
-        title = title or parsed.title
+        title = title or clean_title(parsed.title)
     try:
         source = await add_source(
             store, feed_url, now=clock.now(), title=title, poll_interval_s=settings.ingest.poll_interval_s

@@ -11,6 +11,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+# Entries read from one document at most, unless the caller says otherwise (the ingest setting).
+MAX_ENTRIES = 1000
+
 
 class FeedError(Exception):
     """A document that yields no feed, with a short human reason ("HTML page, not a feed")."""
@@ -45,6 +48,8 @@ class ParsedFeed:
     warning: str = ""
     # The URL relative entry links resolve against when the document gives no better base.
     base_url: str = ""
+    # True when the document holds more entries than the cap: only the first (the newest) were read.
+    capped: bool = False
 
 
 def escape_text(text: str) -> str:

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
-from bot.ingest.feed import ParsedEntry, ParsedFeed
+from bot.ingest.clean import MAX_LINK_CHARS
+from bot.ingest.feed import MAX_ENTRIES, ParsedEntry, ParsedFeed
 from bot.ingest.normalise import (
     absolute_url,
     canonical_url,
@@ -76,6 +77,7 @@ async def parse_articles_async(
     fetched_at: datetime,
     url: str = "",
     headers: Mapping[str, str] | None = None,
+    max_entries: int = MAX_ENTRIES,
 ) -> tuple[ParsedFeed, list[Article]]:
     """parse_feed + to_articles in one worker thread: all the CPU work of one poll, off the event loop.
 
@@ -83,16 +85,18 @@ async def parse_articles_async(
     """
 
     def work() -> tuple[ParsedFeed, list[Article]]:
-        parsed = parse_feed(data, url=url, headers=headers)
+        parsed = parse_feed(data, url=url, headers=headers, max_entries=max_entries)
         return parsed, to_articles(parsed, source_id, source_name, fetched_at)
 
     return await asyncio.to_thread(work)
 
 
 def entry_url(entry: ParsedEntry, parsed: ParsedFeed) -> str:
-    """The entry's canonical http(s) URL, relative links resolved against the feed; "" when it has none."""
+    """The entry's canonical http(s) URL, relative links resolved against the feed; "" when it has none
+    (or only one too long to be an article's)."""
     link = absolute_url(entry.link, parsed.link, parsed.base_url)
-    return canonical_url(link) if is_http_url(link) else ""
+    canonical = canonical_url(link) if is_http_url(link) else ""
+    return canonical if len(canonical) <= MAX_LINK_CHARS else ""
 
 
 def choose_key_kind(entries: Sequence[ParsedEntry], links: Sequence[str]) -> KeyKind:

@@ -6,14 +6,15 @@ or in 1970. Everything here is pure and synchronous; callers run it off the even
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import ftfy
 from selectolax.lexbor import LexborHTMLParser
 
+from bot.ingest.clean import fix_mojibake, strip_unsafe
 from bot.ingest.language import guess_language
 from bot.ingest.urls import absolute_url, canonical_url, is_http_url
 
@@ -23,6 +24,8 @@ __all__ = [
     "canonical_url",
     "clean_text",
     "clean_title",
+    "decode_leftover_entities",
+    "fix_mojibake",
     "html_to_text",
     "is_http_url",
     "normalise_language",
@@ -43,20 +46,9 @@ _BLOCK_TAGS = (
 )
 _BLOCK_SELECTOR = _BLOCK_TAGS.replace(" ", ",")
 _MARKUP = re.compile(r"<[A-Za-z!/?]|&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-# A UTF-8 lead byte read as Latin-1/cp1252 followed by a continuation byte: the mark of mojibake.
-_MOJIBAKE = re.compile(
-    "[\u0080-\u009f]|[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
-    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
-)
-_FTFY = ftfy.TextFixerConfig(
-    unescape_html=False,
-    uncurl_quotes=False,
-    fix_character_width=False,
-    fix_latin_ligatures=False,
-    fix_line_breaks=False,
-    explain=False,
-)
+# An entity left over after decoding once: the title was escaped twice ("&amp;amp;"), as many CMSs do.
+_LEFTOVER_ENTITY = re.compile(r"&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+_ENTITY_ROUNDS = 2
 
 
 def html_to_text(html: str) -> str:
@@ -74,8 +66,19 @@ def html_to_text(html: str) -> str:
 
 
 def clean_title(title: str, limit: int = MAX_TITLE_CHARS) -> str:
-    """A one-line title: markup removed, mojibake repaired, whitespace collapsed, length capped."""
-    return _truncate(html_to_text(fix_mojibake(title)).replace("\n", " "), limit)
+    """A one-line title: markup and entities (even escaped twice) decoded, mojibake repaired, controls
+    and bidi controls removed, whitespace collapsed, length capped."""
+    text = decode_leftover_entities(html_to_text(fix_mojibake(title)))
+    return _truncate(" ".join(text.split()), limit)
+
+
+def decode_leftover_entities(text: str) -> str:
+    """Plain text that still spells entities ("Q&amp;A" after one decoding) decoded once or twice more."""
+    for _ in range(_ENTITY_ROUNDS):
+        if "&" not in text or not _LEFTOVER_ENTITY.search(text):
+            break
+        text = strip_unsafe(html.unescape(text))
+    return text
 
 
 def clean_text(html: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -86,13 +89,6 @@ def clean_text(html: str, limit: int = MAX_TEXT_CHARS) -> str:
     if len(text) < limit and len(prefix) < len(html):
         text = html_to_text(fix_mojibake(html))
     return _truncate(text, limit)
-
-
-def fix_mojibake(text: str) -> str:
-    """Repair double-encoded UTF-8 ("Kennedyâ€™s") and stray C1 controls; other text is untouched."""
-    if text.isascii() or not _MOJIBAKE.search(text):
-        return text
-    return ftfy.fix_text(text, _FTFY)
 
 
 def normalise_published(
@@ -126,7 +122,8 @@ def normalise_language(*tags: str | None, text: str = "") -> str:
 
 
 def _collapse(text: str) -> str:
-    text = _CONTROL.sub("", text)
+    # Entities decode to any character (&#x1b;, &#x202e;): the result is cleaned like feed text.
+    text = strip_unsafe(text)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from bot.ingest.feed import escape_text
+from bot.ingest.normalise import clean_title
 from bot.ingest.urls import is_http_url
 from bot.models import Source
 
@@ -74,7 +76,8 @@ def parse_opml(data: bytes, url_problem: Callable[[str], str | None] | None = No
     seen: set[str] = set()
     for outline in root.iter("{*}outline", "outline"):
         attributes = {str(key).lower(): str(value).strip() for key, value in outline.attrib.items()}
-        title = attributes.get("title") or attributes.get("text") or ""
+        # Plain text from the file: cleaned and decoded as a feed's title is.
+        title = clean_title(escape_text(attributes.get("title") or attributes.get("text") or ""))
         url = attributes.get("xmlurl", "")
         where = f"line {outline.sourceline}" if outline.sourceline else "an outline"
         label = f"'{title[:80]}'" if title else "an outline"

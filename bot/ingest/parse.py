@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from urllib.parse import urljoin
 
+from bot.ingest.clean import clean_parsed_feed
 from bot.ingest.fallback import parse_with_feedparser
-from bot.ingest.feed import FeedError, ParsedEntry, ParsedFeed
+from bot.ingest.feed import MAX_ENTRIES, FeedError, ParsedEntry, ParsedFeed
 from bot.ingest.jsonfeed import parse_json_feed
 from bot.ingest.repair import repair_xml
 from bot.ingest.xmlfeed import parse_xml_fast
@@ -41,9 +42,23 @@ _ENTITY_DECL = re.compile(r"<!ENTITY\s+(%\s*)?([\w.:-]+)\s+(.*?)>", re.DOTALL)
 _SAFE_ENTITY_VALUE = re.compile(r"""^("(&#\w+;|[^&"%]*)"|'(&#\w+;|[^&'%]*)')\s*$""")
 
 
-def parse_feed(data: bytes, *, url: str = "", headers: Mapping[str, str] | None = None) -> ParsedFeed:
-    """Parse feed bytes as the fetcher got them; `headers` are the HTTP response headers, if any."""
+def parse_feed(
+    data: bytes,
+    *,
+    url: str = "",
+    headers: Mapping[str, str] | None = None,
+    max_entries: int = MAX_ENTRIES,
+) -> ParsedFeed:
+    """Parse feed bytes as the fetcher got them; `headers` are the HTTP response headers, if any.
+
+    Only the first `max_entries` entries are read (`capped` says when there were more). Every string
+    comes out cleaned (clean.py). Any document fails with FeedError, never another exception.
+    """
     headers = {key.lower(): value for key, value in (headers or {}).items()}
+    return clean_parsed_feed(_parse(data, url, headers, max_entries))
+
+
+def _parse(data: bytes, url: str, headers: dict[str, str], max_entries: int) -> ParsedFeed:
     base_url = _base_url(url, headers)
     if not data.strip():
         raise FeedError("empty document")
@@ -51,7 +66,7 @@ def parse_feed(data: bytes, *, url: str = "", headers: Mapping[str, str] | None 
     content_type = headers.get("content-type", "").lower()
     stripped = head.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("{", "[")) or ("json" in content_type and not stripped.startswith("<")):
-        return parse_json_feed(data, base_url)
+        return parse_json_feed(data, base_url, max_entries)
     start = _PROLOGUE.sub("", head, count=1)
     if not start.startswith("<") and not stripped.startswith("<"):
         raise FeedError("not a supported feed (neither XML nor JSON)", unsupported=True)
@@ -62,14 +77,17 @@ def parse_feed(data: bytes, *, url: str = "", headers: Mapping[str, str] | None 
         raise FeedError("HTML page, not a feed", unsupported=True)
     _refuse_unsafe_entities(start)
     if _fast_path_allowed(data, content_type):
-        parsed = parse_xml_fast(data, base_url)
+        parsed = parse_xml_fast(data, base_url, max_entries)
         if parsed is not None:
             return parsed
         repaired = repair_xml(data)
-        if repaired is not None and (parsed := parse_xml_fast(repaired[0], base_url)) is not None:
+        if (
+            repaired is not None
+            and (parsed := parse_xml_fast(repaired[0], base_url, max_entries)) is not None
+        ):
             return replace(parsed, warning="repaired: " + "; ".join(repaired[1]))
     try:
-        parsed = parse_with_feedparser(data, headers, base_url)
+        parsed = parse_with_feedparser(data, headers, base_url, max_entries)
     except FeedError as exc:
         # CDF (<CHANNEL>) is a feed format feedparser reads but gives no version when it has no items.
         if exc.unsupported and (root or "").lower() == "channel":
@@ -85,10 +103,10 @@ def parse_feed(data: bytes, *, url: str = "", headers: Mapping[str, str] | None 
 
 
 async def parse_feed_async(
-    data: bytes, *, url: str = "", headers: Mapping[str, str] | None = None
+    data: bytes, *, url: str = "", headers: Mapping[str, str] | None = None, max_entries: int = MAX_ENTRIES
 ) -> ParsedFeed:
     """`parse_feed` in a worker thread, so a 2 MB feed does not stall the event loop."""
-    return await asyncio.to_thread(parse_feed, data, url=url, headers=headers)
+    return await asyncio.to_thread(parse_feed, data, url=url, headers=headers, max_entries=max_entries)
 
 
 def declared_encoding(data: bytes) -> str | None:

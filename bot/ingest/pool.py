@@ -19,7 +19,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from bot.ingest.feed import ParsedFeed
+from bot.ingest.feed import MAX_ENTRIES, ParsedFeed
 from bot.ingest.identity import to_articles
 from bot.ingest.parse import parse_feed
 from bot.models import Article
@@ -47,9 +47,10 @@ def parse_batch(
     fetched_at: datetime,
     url: str = "",
     headers: Mapping[str, str] | None = None,
+    max_entries: int = MAX_ENTRIES,
 ) -> ParsedBatch:
     """parse_feed + to_articles + fingerprints: everything CPU-bound about one fetched document."""
-    feed = parse_feed(data, url=url, headers=headers)
+    feed = parse_feed(data, url=url, headers=headers, max_entries=max_entries)
     articles = to_articles(feed, source_id, source_name, fetched_at)
     prints = {a.url: article_fingerprint(a.title, a.text) for a in articles}
     return ParsedBatch(feed, articles, prints)
@@ -87,8 +88,9 @@ class ParsePool:
         fetched_at: datetime,
         url: str = "",
         headers: Mapping[str, str] | None = None,
+        max_entries: int = MAX_ENTRIES,
     ) -> ParsedBatch:
-        args = (data, source_id, source_name, fetched_at, url, dict(headers or {}))
+        args = (data, source_id, source_name, fetched_at, url, dict(headers or {}), max_entries)
         executor = self._executor
         if executor is None or len(data) < self._min_bytes:
             return await asyncio.to_thread(parse_batch, *args)

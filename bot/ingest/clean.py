@@ -1,0 +1,97 @@
+"""The one cleaning step for strings from feeds, applied where they enter (every parsed field) and again
+to the plain text that entity decoding makes of them.
+
+A feed may carry anything a str can hold: lone surrogates (which no database can store), terminal
+escapes and other C0/C1 controls, bidi overrides that reorder what a reader sees, and megabytes in
+one field. What comes out is safe to store, log and hand to any renderer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import ftfy
+
+from bot.ingest.feed import ParsedEntry, ParsedFeed
+
+__all__ = ["BIDI_CONTROLS", "clean_feed_text", "clean_parsed_feed", "fix_mojibake", "strip_unsafe"]
+
+# Bidi embeddings, overrides, isolates and marks: text from a feed has no business reordering ours.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# Lone surrogates, C0 controls but tab and newlines, DEL and C1 controls, bidi controls, noncharacters.
+_UNSAFE = re.compile(f"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI_CONTROLS}\ufffe\uffff]")
+_ASCII_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# A UTF-8 lead byte read as Latin-1/cp1252 followed by a continuation byte: the mark of mojibake.
+_MOJIBAKE = re.compile(
+    "[\u0080-\u009f]|[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False,
+    uncurl_quotes=False,
+    fix_character_width=False,
+    fix_latin_ligatures=False,
+    fix_line_breaks=False,
+    explain=False,
+)
+
+# Caps on raw (HTML) fields, far above what normalising keeps, so one field cannot cost megabytes of work.
+MAX_RAW_TITLE_CHARS = 8_000
+MAX_RAW_TEXT_CHARS = 1_000_000
+# A longer link is no usable article URL (and would not fit PostgreSQL's index on it): it is dropped.
+MAX_LINK_CHARS = 2_048
+MAX_GUID_CHARS = 8_000
+MAX_LANGUAGE_CHARS = 64
+
+
+def clean_feed_text(text: str, limit: int = MAX_RAW_TEXT_CHARS) -> str:
+    """`text` capped at `limit`, mojibake repaired, then without surrogates, controls (but tab and
+    newlines) and bidi controls."""
+    text = text[:limit]
+    if text.isascii():
+        return _ASCII_UNSAFE.sub("", text) if _ASCII_UNSAFE.search(text) else text
+    # Surrogates first (ftfy cannot encode them); C1 controls only after ftfy read them as mojibake.
+    return strip_unsafe(fix_mojibake(_SURROGATES.sub("", text)))
+
+
+def strip_unsafe(text: str) -> str:
+    """`text` without surrogates, C0/C1 controls (but tab and newlines) and bidi controls."""
+    return _UNSAFE.sub("", text) if _UNSAFE.search(text) else text
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair double-encoded UTF-8 ("Kennedyâ€™s") and stray C1 controls; other text is untouched."""
+    if text.isascii() or not _MOJIBAKE.search(text):
+        return text
+    return ftfy.fix_text(text, _FTFY)
+
+
+def clean_parsed_feed(feed: ParsedFeed) -> ParsedFeed:
+    """Every string of a parsed document cleaned and capped: what the parsers hand to the rest of the bot."""
+    return replace(
+        feed,
+        title=clean_feed_text(feed.title, MAX_RAW_TITLE_CHARS),
+        link=_link(feed.link),
+        entries=[_entry(entry) for entry in feed.entries],
+        language=clean_feed_text(feed.language, MAX_LANGUAGE_CHARS),
+        warning=clean_feed_text(feed.warning, 300),
+        base_url=_link(feed.base_url),
+    )
+
+
+def _entry(entry: ParsedEntry) -> ParsedEntry:
+    return ParsedEntry(
+        title=clean_feed_text(entry.title, MAX_RAW_TITLE_CHARS),
+        link=_link(entry.link),
+        guid=clean_feed_text(entry.guid, MAX_GUID_CHARS),
+        summary=clean_feed_text(entry.summary),
+        content=clean_feed_text(entry.content),
+        published=entry.published,
+        language=clean_feed_text(entry.language, MAX_LANGUAGE_CHARS),
+    )
+
+
+def _link(link: str) -> str:
+    return "" if len(link) > MAX_LINK_CHARS else clean_feed_text(link)
