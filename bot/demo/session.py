@@ -99,7 +99,12 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path,
         console.print(
             f"#{DEMO_CHANNEL.channel} follows '{DEMO_TOPIC}' (alerts, and a digest at "
             f"{DIGEST_AT:%H:%M} {DIGEST_ZONE}); time runs from one poll to the next, skipping quiet days. "
-            f"What the channel sees:" + ("" if verbose else " (--verbose also lists each poll's articles)")
+            "Below, what the channel sees"
+            + (
+                ", and each poll's new articles."
+                if verbose
+                else " (--verbose adds each poll's new articles)."
+            )
         )
         entry_times = sorted(e.published for feed in server.feeds for e in feed.entries)
         adapter = ConsoleAdapter(output=cast(TextIO, console.file), width=console.width)
@@ -122,11 +127,11 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path,
                 clock.set(max(clock.now() + POLL_STEP, upcoming))
         # The quiet years' daily digests are skipped with the days themselves; the next one is shown.
         clock.set(_next_digest_time(clock.now()))
-        console.print(
-            f"[bold]{clock.now().astimezone(ZoneInfo(DIGEST_ZONE)):%Y-%m-%d %H:%M} {DIGEST_ZONE}[/bold]: "
-            "the daily digest"
-        )
-        await run_due_digests(store, clock, DigestSettings())
+        if any(o.status == "sent" for o in await run_due_digests(store, clock, DigestSettings())):
+            console.print(
+                f"[bold]{clock.now().astimezone(ZoneInfo(DIGEST_ZONE)):%Y-%m-%d %H:%M} {DIGEST_ZONE}[/bold]: "
+                "the daily digest"
+            )
         await deliverer.drain()
         await deliverer.stop(drain=True)
         after = await _counts(store)

@@ -25,8 +25,10 @@ from bot.stories.labels import story_label
 from bot.stories.novelty import known_stems, new_sentence, tidy_terms
 from bot.stories.text import tokenize
 
-# Reports of a development looked at (its earliest), and how much of each one's text.
+# Reports of a development looked at (its earliest), of its story's other developments, and how much of
+# each one's text.
 MAX_REPORTS = 10
+CONTEXT_REPORTS = 4
 TEXT_CHARS = 1_500
 # A story's label and what it already said come from its latest developments.
 CONTEXT_DEVELOPMENTS = 30
@@ -57,7 +59,8 @@ async def present(
     context = await _story_developments(conn, story_ids)
     wanted = {row.id: _Development(row.id, row.story_id, row.first_seen) for row in rows}
     every = {**{d.id: d for ds in context.values() for d in ds}, **wanted}
-    reports = await _reports(conn, list(every))
+    # The story's other developments lend their headlines and words only: fewer reports each will do.
+    reports = await _reports(conn, list(every), set(wanted))
     chosen = {dev_id: _ordered(reports.get(dev_id, [])) for dev_id in every}
     topic_ids = sorted({row.topic_id for row in rows if row.story_id is not None})
     common, frequency, counts = await _topic_words(conn, topic_ids)
@@ -72,6 +75,7 @@ async def present(
         )
         for story_id in story_ids
     }
+    said: dict[int, set[str]] = {}
     shown: dict[int, Presentation] = {}
     for row in rows:
         ordered = chosen[row.id]
@@ -79,7 +83,11 @@ async def present(
         earlier = [
             d for d in context.get(row.story_id, []) if (d.first_seen, d.id) < (row.first_seen, row.id)
         ]
-        known = known_stems(_texts(chosen[d.id] for d in earlier))
+        known: set[str] = set()
+        for d in earlier:
+            if d.id not in said:
+                said[d.id] = known_stems(_texts([chosen[d.id]]))
+            known |= said[d.id]
         line = new_sentence(ordered, headline, known) or tidy_terms(row.what_is_new, headline)
         shown[row.id] = Presentation(headline, ordered[0] if ordered else None, line)
     return shown, labels
@@ -144,8 +152,11 @@ async def _story_developments(conn: AsyncConnection, story_ids: list[int]) -> di
     return found
 
 
-async def _reports(conn: AsyncConnection, development_ids: list[int]) -> dict[int, list[Article]]:
-    """Each development's first MAX_REPORTS articles (text cut to TEXT_CHARS), earliest first."""
+async def _reports(
+    conn: AsyncConnection, development_ids: list[int], shown: set[int]
+) -> dict[int, list[Article]]:
+    """Each development's first articles (text cut to TEXT_CHARS), earliest first: MAX_REPORTS of those
+    `shown`, CONTEXT_REPORTS of the others."""
     found: dict[int, list[Article]] = {}
     for part in chunks(development_ids):
         nth = (
@@ -173,7 +184,9 @@ async def _reports(conn: AsyncConnection, development_ids: list[int]) -> dict[in
             .where(development_articles.c.development_id.in_(part))
             .subquery()
         )
-        query = select(inner).where(inner.c.nth <= MAX_REPORTS).order_by(inner.c.development_id, inner.c.nth)
+        wanted = inner.c.nth <= CONTEXT_REPORTS
+        wanted |= inner.c.development_id.in_([i for i in part if i in shown]) & (inner.c.nth <= MAX_REPORTS)
+        query = select(inner).where(wanted).order_by(inner.c.development_id, inner.c.nth)
         for row in await conn.execute(query):
             found.setdefault(row.development_id, []).append(
                 Article(
