@@ -15,7 +15,14 @@ import ftfy
 
 from bot.ingest.feed import ParsedEntry, ParsedFeed
 
-__all__ = ["BIDI_CONTROLS", "clean_feed_text", "clean_parsed_feed", "fix_mojibake", "strip_unsafe"]
+__all__ = [
+    "BIDI_CONTROLS",
+    "clean_feed_text",
+    "clean_parsed_feed",
+    "fix_mojibake",
+    "strip_unsafe",
+    "without_surrogates",
+]
 
 # Bidi embeddings, overrides, isolates and marks: text from a feed has no business reordering ours.
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -46,14 +53,23 @@ MAX_GUID_CHARS = 8_000
 MAX_LANGUAGE_CHARS = 64
 
 
-def clean_feed_text(text: str, limit: int = MAX_RAW_TEXT_CHARS) -> str:
+def clean_feed_text(text: str, limit: int = MAX_RAW_TITLE_CHARS) -> str:
     """`text` capped at `limit`, mojibake repaired, then without surrogates, controls (but tab and
     newlines) and bidi controls."""
     text = text[:limit]
     if text.isascii():
         return _ASCII_UNSAFE.sub("", text) if _ASCII_UNSAFE.search(text) else text
     # Surrogates first (ftfy cannot encode them); C1 controls only after ftfy read them as mojibake.
-    return strip_unsafe(fix_mojibake(_SURROGATES.sub("", text)))
+    return strip_unsafe(fix_mojibake(without_surrogates(text)))
+
+
+def without_surrogates(text: str) -> str:
+    """`text` without lone surrogates, which no database or encoder accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("", text)
+    return text
 
 
 def strip_unsafe(text: str) -> str:
@@ -86,12 +102,18 @@ def _entry(entry: ParsedEntry) -> ParsedEntry:
         title=clean_feed_text(entry.title, MAX_RAW_TITLE_CHARS),
         link=_link(entry.link),
         guid=clean_feed_text(entry.guid, MAX_GUID_CHARS),
-        summary=clean_feed_text(entry.summary),
-        content=clean_feed_text(entry.content),
+        summary=_body(entry.summary),
+        content=_body(entry.content),
         published=entry.published,
         language=clean_feed_text(entry.language, MAX_LANGUAGE_CHARS),
     )
 
 
+def _body(html: str) -> str:
+    # Long HTML: capped and safe to encode here; normalise.clean_text repairs and cleans the text it
+    # keeps, after entity decoding (which can make any character) and on its prefix only.
+    return without_surrogates(html[:MAX_RAW_TEXT_CHARS])
+
+
 def _link(link: str) -> str:
-    return "" if len(link) > MAX_LINK_CHARS else clean_feed_text(link)
+    return "" if len(link) > MAX_LINK_CHARS else clean_feed_text(link, MAX_LINK_CHARS)
