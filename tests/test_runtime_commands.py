@@ -205,7 +205,8 @@ async def test_lookup_finds_stored_developments_with_links(settings: Settings, s
     found = replies[0]
     assert found.title == "Lookup" and found.text.endswith("matching 'Hanoi summit'.")
     first = found.sections[0]
-    assert first.heading == "US and North Korea agree to hold summit in Hanoi"
+    # The development's most shared headline, of its three reports.
+    assert first.heading == "Trump and Kim will meet in Hanoi for second summit"
     assert {link.label for link in first.links} == {"Reuters", "AP", "BBC"}
     assert first.context is not None and "3 sources" in first.context and "story " in first.context
     # An article no topic took is still found, on its own.

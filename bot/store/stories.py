@@ -45,11 +45,11 @@ class TopicTimeline:
     total: int
 
 
-def _story(row: Row[Any]) -> Story:
+def _story(row: Row[Any], label: str = "") -> Story:
     return Story(
         id=row.id,
         topic_id=row.topic_id,
-        title=row.title,
+        title=label or row.title,
         first_seen=row.first_seen,
         last_seen=row.last_seen,
         development_count=row.development_count,
@@ -57,9 +57,21 @@ def _story(row: Row[Any]) -> Story:
 
 
 async def get_story(db: Db, story_id: int) -> Story | None:
+    """The story, titled with its label as it stands (its latest development's view carries it)."""
     async with reading(db) as conn:
         row = (await conn.execute(select(stories).where(stories.c.id == story_id))).first()
-        return _story(row) if row else None
+        if row is None:
+            return None
+        latest = (
+            await conn.execute(
+                select(developments.c.id)
+                .where(developments.c.story_id == story_id)
+                .order_by(developments.c.first_seen.desc(), developments.c.id.desc())
+                .limit(1)
+            )
+        ).scalar()
+        views = await _views(conn, [latest] if latest is not None else [])
+        return _story(row, views[0].story_title if views else "")
 
 
 async def development_views(db: Db, development_ids: Sequence[int]) -> list[DevelopmentView]:
@@ -191,7 +203,7 @@ async def story_timeline(db: Db, story_id: int, limit: int) -> StoryTimeline | N
         if row is None:
             return None
         views, total = await _counted_timeline(conn, developments.c.story_id == story_id, limit)
-        return StoryTimeline(_story(row), views, total)
+        return StoryTimeline(_story(row, views[0].story_title if views else ""), views, total)
 
 
 async def topic_timeline(db: Db, topic_id: str, limit: int) -> TopicTimeline:

@@ -136,6 +136,11 @@ async def test_views_carry_one_link_per_outlet_headline_first(store: Store) -> N
     assert view.what_is_new.startswith("Summit in Hanoi, report 0-0")
     # The story's label comes from its developments' headlines, not its stored title.
     assert view.story_title == "Summit · talks" and view.story_is_new and view.topic_id == "korea"
+    # The story itself is titled with its label too, wherever it is shown.
+    story = await get_story(store, 1)
+    timeline = await story_timeline(store, 1, 5)
+    assert story is not None and story.title == "Summit · talks"
+    assert timeline is not None and timeline.story.title == "Summit · talks"
 
 
 async def test_only_a_storys_first_development_is_new_and_order_is_kept(store: Store) -> None:
