@@ -85,7 +85,9 @@ async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now:
             if view.story_id is not None and (channel_key(sub.destination), view.story_id) in mutes:
                 muted += 1
                 continue
-            if sources_now < sub.min_sources:
+            # New-story caution: a story's first development needs outlets of its own, as the channel asked.
+            needed = max(sub.min_sources, sub.new_story_sources) if view.story_is_new else sub.min_sources
+            if sources_now < needed:
                 below += 1
                 continue
             # Channels with the same options share one payload (and one split at delivery).

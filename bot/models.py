@@ -141,6 +141,8 @@ class Subscription:
     broadcast: bool = False
     # Deliver through a channel webhook carrying the bot's name and avatar (Discord).
     webhook: bool = False
+    # New-story caution: a development that starts a story waits for this many outlets of its own.
+    new_story_sources: int = 1
 
 
 # The neutral Message model: built once in the core, rendered by each adapter.

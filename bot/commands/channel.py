@@ -31,6 +31,7 @@ async def subscribe(command: Subscribe, ctx: Context) -> Message:
         digest_at=command.digest_at if command.digest_at is not None else base.digest_at,
         timezone=command.timezone or base.timezone,
         min_sources=command.min_sources or base.min_sources,
+        new_story_sources=command.new_story_sources or base.new_story_sources,
         threaded=base.threaded if command.threaded is None else command.threaded,
         broadcast=base.broadcast if command.broadcast is None else command.broadcast,
         webhook=base.webhook if command.webhook is None else command.webhook,
@@ -54,6 +55,8 @@ def describe(subscription: Subscription) -> str:
         text = f"instant alerts and {digest}"
     if subscription.min_sources > 1:
         text += f", once {subscription.min_sources} sources report"
+    if subscription.new_story_sources > max(1, subscription.min_sources):
+        text += f", new stories once {subscription.new_story_sources} sources report"
     if subscription.threaded:
         text += ", threaded by story"
         if subscription.broadcast:

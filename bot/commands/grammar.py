@@ -41,7 +41,10 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 # Chat clients turn quotes into typographic ones and spaces into no-break ones.
 _TYPOGRAPHY = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "\u00a0": " ", "\u202f": " "})
 # The switches' "off" words (unthreaded, quiet, no-webhook) are in `help subscribe`; kept out for length.
-_OPTIONS = "instant, digest, both, at HH:MM, tz Area/City, min-sources N, threaded, broadcast, webhook"
+_OPTIONS = (
+    "instant|digest|both, at HH:MM, tz Area/City, min-sources N, new-story-sources N,"
+    " threaded, broadcast, webhook"
+)
 
 
 def parse(text: str) -> Command:
@@ -165,6 +168,11 @@ def _subscribe(words: _Words) -> Subscribe:
             count = _min_sources(_needs(given, "'min-sources' needs a number, e.g. min-sources 2"))
             command = replace(command, min_sources=count)
             index += 1
+        elif word in ("new-story-sources", "new_story_sources"):
+            _once(command.new_story_sources, "'new-story-sources' given twice")
+            raw = _needs(given, "'new-story-sources' needs a number, e.g. new-story-sources 2")
+            command = replace(command, new_story_sources=_min_sources(raw, "new-story-sources"))
+            index += 1
         elif word in ("threaded", "unthreaded"):
             _once(command.threaded, "give threaded or unthreaded once")
             command = replace(command, threaded=word == "threaded")
@@ -193,10 +201,10 @@ def _needs(given: str | None, complaint: str) -> str:
     return given
 
 
-def _min_sources(raw: str) -> int:
+def _min_sources(raw: str, option: str = "min-sources") -> int:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_MIN_SOURCES:
         limit = MAX_MIN_SOURCES
-        raise UsageError(f"min-sources must be a whole number from 1 to {limit}, not '{_show(raw)}'")
+        raise UsageError(f"{option} must be a whole number from 1 to {limit}, not '{_show(raw)}'")
     return int(raw)
 
 

@@ -20,6 +20,7 @@ class Subscribe:
     threaded: bool | None = None
     broadcast: bool | None = None
     webhook: bool | None = None
+    new_story_sources: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,7 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "subscribe",
         "subscribe <topic> [instant|digest|both] [at HH:MM] [tz Area/City] [min-sources N]"
-        " [threaded|unthreaded] [broadcast|quiet] [webhook|no-webhook]",
+        " [new-story-sources N] [threaded|unthreaded] [broadcast|quiet] [webhook|no-webhook]",
         "Follow a topic in this channel; options left out keep their current value.",
         "subscribe korea-diplomacy digest at 08:00 tz Asia/Seoul",
     ),

@@ -173,6 +173,7 @@ subscriptions = Table(
     Column("digest_at", String(5), nullable=False, server_default="08:00"),
     Column("timezone", Text, nullable=False, server_default="UTC"),
     Column("min_sources", Integer, nullable=False, server_default=text("1")),
+    Column("new_story_sources", Integer, nullable=False, server_default=text("1")),
     Column("threaded", Boolean(create_constraint=False), nullable=False, server_default=false()),
     Column("paused_reason", Text),
     # Story-thread replies also shown in the channel (Slack); delivery through a channel webhook (Discord).

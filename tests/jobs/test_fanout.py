@@ -101,6 +101,28 @@ async def test_modes_min_sources_mutes_pauses_and_idempotency(store: Store) -> N
     assert alert.metadata["development_id"] == "1" and alert.title == "Story: Story 10"
 
 
+async def test_new_story_caution_holds_a_story_s_first_development_until_its_own_sources(
+    store: Store,
+) -> None:
+    await upsert_topic(store, Topic("nk", "North Korea", "korea"), now=NOW)
+    await upsert_subscription(store, Subscription(dest("eager"), "nk"), now=NOW)
+    await upsert_subscription(store, Subscription(dest("cautious"), "nk", new_story_sources=2), now=NOW)
+    await _development(store, 1, story=10, sources=1)
+    await _development(store, 2, story=20, sources=1)
+    starts_story = NewDevelopment("nk", 1, 10, True, "Dev 1", "what", 1, None)
+    async with store.write() as conn:
+        await enqueue_alerts(conn, [starts_story, _new(2, 20)], now=NOW)
+    sent = {(m.destination.channel, m.development_id) for m in await list_messages(store)}
+    # A development continuing a story is not held; one starting a story waits for a second outlet.
+    assert sent == {("eager", 1), ("eager", 2), ("cautious", 2)}
+    async with store.write() as conn:
+        await conn.execute(developments.update().where(developments.c.id == 1).values(source_count=2))
+        grown = DevelopmentGrew("nk", 1, 10, True, "Dev 1", "what", 2, None)
+        await enqueue_alerts(conn, [grown], now=NOW)
+    sent = {(m.destination.channel, m.development_id) for m in await list_messages(store)}
+    assert ("cautious", 1) in sent and len(sent) == 4
+
+
 async def test_threaded_and_webhook_subscriptions_get_their_routing(store: Store) -> None:
     await upsert_topic(store, Topic("nk", "North Korea", "korea"), now=NOW)
     await upsert_subscription(store, Subscription(dest("plain"), "nk"), now=NOW)

@@ -60,6 +60,14 @@ async def test_broadcast_and_webhook_are_switches_kept_until_turned_off() -> Non
     assert not stored(services).broadcast and not stored(services).webhook and stored(services).threaded
 
 
+async def test_new_story_caution_is_a_subscription_option_kept_until_changed() -> None:
+    services = sample_services()
+    reply = await run("subscribe korea new-story-sources 3", services)
+    assert reply.text.endswith("instant alerts, new stories once 3 sources report.")
+    await run("subscribe korea min-sources 2", services)
+    assert (stored(services).min_sources, stored(services).new_story_sources) == (2, 3)
+
+
 async def test_subscribe_again_changes_only_what_is_given_and_clears_a_pause() -> None:
     services = sample_services()
     await run("subscribe korea digest at 08:00 tz Asia/Seoul threaded", services)

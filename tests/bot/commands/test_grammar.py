@@ -99,6 +99,12 @@ def test_commands_parse(text: str, command: object) -> None:
         ("subscribe korea min-sources 0", "min-sources must be a whole number from 1 to 50, not '0'"),
         ("subscribe korea min-sources two", "min-sources must be a whole number from 1 to 50, not 'two'"),
         ("subscribe korea min-sources 51", "min-sources must be a whole number from 1 to 50, not '51'"),
+        ("subscribe korea new-story-sources", "'new-story-sources' needs a number, e.g. new-story-sources 2"),
+        (
+            "subscribe korea new-story-sources 0",
+            "new-story-sources must be a whole number from 1 to 50, not '0'",
+        ),
+        ("subscribe korea new-story-sources 2 new-story-sources 3", "'new-story-sources' given twice"),
         ("subscribe korea digest both", "give one of instant, digest or both"),
         ("subscribe korea at 08:00 at 09:00", "'at' given twice"),
         ("subscribe korea tz UTC tz UTC", "'tz' given twice"),
@@ -112,8 +118,8 @@ def test_commands_parse(text: str, command: object) -> None:
         ),
         (
             "subscribe korea daily",
-            "unexpected 'daily' (options: instant, digest, both, at HH:MM, tz Area/City, "
-            "min-sources N, threaded, broadcast, webhook)",
+            "unexpected 'daily' (options: instant|digest|both, at HH:MM, tz Area/City, "
+            "min-sources N, new-story-sources N, threaded, broadcast, webhook)",
         ),
         ("unsubscribe", "unsubscribe needs a topic, e.g. unsubscribe korea-diplomacy (see 'list')"),
         ("unsubscribe korea chips", "unexpected 'chips' after the topic"),
