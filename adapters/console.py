@@ -10,21 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import sys
 import threading
 from collections import deque
 from collections.abc import Iterable
 from typing import TextIO
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.rule import Rule
 from rich.text import Text
 
 from adapters.base import CommandHandler
 from bot.commands import CommandRequest, command_for_button
 from bot.messages import Capabilities, DeliveryError, Receipt, check_fits, fit_message
+from bot.messages.cleaning import clean_untrusted
 from bot.models import Button, Destination, Message, Platform
+from bot.terminal import SafeConsole
 
 log = logging.getLogger("storywatch.adapters.console")
 
@@ -44,8 +45,6 @@ CONSOLE_CAPABILITIES = Capabilities(
     global_rate=50.0,
 )
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit"})
-# Terminal control characters and bidi overrides in feed text could rewrite what the screen shows.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class ConsoleAdapter:
@@ -64,7 +63,7 @@ class ConsoleAdapter:
         width: int | None = None,
         prompt: str = "story> ",
     ) -> None:
-        self._console = Console(
+        self._console = SafeConsole(
             file=output or sys.stdout,
             width=width,
             highlight=False,
@@ -220,7 +219,7 @@ def command_text(line: str) -> str | None:
 
 def render(message: Message, header: str) -> RenderableType:
     """A message as terminal text: title, sections (heading, text, links, context), buttons as hints."""
-    parts: list[RenderableType] = [Rule(Text(header), style="dim", align="left")]
+    parts: list[RenderableType] = [Rule(Text(clean(header)), style="dim", align="left")]
     if message.title:
         parts.append(Text(clean(message.title), style="bold"))
     if not message.sections and message.text != message.title:
@@ -250,4 +249,5 @@ def button_hint(button: Button) -> str:
 
 
 def clean(text: str) -> str:
-    return _UNSAFE.sub("", text)
+    """Feed text for the terminal: control sequences and bidi characters could rewrite what it shows."""
+    return clean_untrusted(text)

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.terminal import CleanFormatter, SafeConsole, clean_excepthook, labelled, shown
 
 T = TypeVar("T")
 
@@ -36,8 +36,9 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
 
 # Soft wrap: a long line stays one line in pipes and logs (the demo's summary line is read by tools).
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Every line may carry feed or server text: SafeConsole cleans what each print renders.
+out = SafeConsole(soft_wrap=True)
+err = SafeConsole(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -64,12 +65,12 @@ def _main(
     try:
         settings = load_settings(config)
     except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
+        err.print(labelled("configuration error:", "red", exc))
         raise typer.Exit(2) from None
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level)
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(CleanFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     if not verbose:
         # The CLI prints its own summaries; library chatter stays below WARNING unless asked for.
         logging.getLogger().setLevel(max(level, logging.WARNING))
@@ -85,7 +86,7 @@ def run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         return asyncio.run(coro_fn())
     except (UserError, StoreError, FetchError, FeedError, ConfigError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(labelled("error:", "red", exc))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
@@ -118,7 +119,10 @@ def sources_add(
 
     async def work(store: Any) -> None:
         source, note = await add_source_checked(store, settings, SystemClock(), url, title=title, check=check)
-        out.print(f"added source #{source.id}: {source.url}" + (f" ({note})" if note else ""))
+        line = Text.assemble(f"added source #{source.id}: ", shown(source.url))
+        if note:
+            line.append_text(Text.assemble(" (", shown(note), ")"))
+        out.print(line)
 
     run(lambda: _with_store(settings, work))
 
@@ -143,7 +147,12 @@ def sources_list(ctx: typer.Context) -> None:
             elif not src.primed:
                 health = "new"
             table.add_row(
-                str(src.id), src.url, src.title, health, _when(s.last_ok_at), _when(src.next_poll_at)
+                str(src.id),
+                shown(src.url),
+                shown(src.title),
+                shown(health),
+                _when(s.last_ok_at),
+                _when(src.next_poll_at),
             )
         out.print(table if statuses else "no sources yet: storywatch sources add URL")
 
@@ -176,10 +185,10 @@ def sources_import(ctx: typer.Context, opml: Path) -> None:
         report = await import_opml(store, SystemClock(), data, ingest=settings.ingest)
         out.print(f"imported {report.added} sources, {report.existing} already present")
         for problem in report.problems:
-            err.print(f"[yellow]skipped:[/yellow] {problem}")
+            err.print(labelled("skipped:", "yellow", problem))
 
     if not opml.is_file():
-        err.print(f"[red]error:[/red] {opml}: no such file")
+        err.print(labelled("error:", "red", f"{opml}: no such file"))
         raise typer.Exit(1)
     data = opml.read_bytes()
     run(lambda: _with_store(settings, work))
@@ -229,7 +238,7 @@ def poll(
             report = await poll_due(store, fetcher, clock=clock, settings=settings.ingest, owner=worker_id())
         for p in report.polls:
             if p.status == "error":
-                err.print(f"[yellow]source #{p.source.id}[/yellow] {p.source.url}: {p.error}")
+                err.print(labelled(f"source #{p.source.id}", "yellow", f"{p.source.url}: {p.error}"))
         out.print(
             f"polled {len(report.polls)} sources: {report.new} new articles, "
             f"{report.folded} duplicates folded, {report.errors} errors"
@@ -258,7 +267,7 @@ def db_check(ctx: typer.Context) -> None:
     problems = run(lambda: check(settings.effective_database_url))
     if problems:
         for problem in problems:
-            err.print(f"[red]problem:[/red] {problem}")
+            err.print(labelled("problem:", "red", problem))
         raise typer.Exit(1)
     out.print("database ok")
 
@@ -302,13 +311,13 @@ def evaluate(
 
     for path in (stream, topics, gold):
         if path is not None and not path.is_file():
-            err.print(Text(f"error: {path}: no such file"))
+            err.print(labelled("error:", "red", f"{path}: no such file"))
             raise typer.Exit(2)
     started = time.perf_counter()
     try:
         report = evaluate_stream(stream, out_path, topics, gold, progress=_eval_progress())
     except EvalInputError as exc:
-        err.print(Text(f"error: {exc}"))
+        err.print(labelled("error:", "red", exc))
         raise typer.Exit(1) from None
     seconds = time.perf_counter() - started
     rate = report.items / seconds if seconds > 0 else 0.0
@@ -324,7 +333,7 @@ def evaluate(
 
 def _eval_progress() -> Callable[[int, int], None]:
     """Progress on stderr: one line rewritten at a terminal, a line per tenth of the stream otherwise."""
-    shown = [0]
+    tenths = [0]
 
     def report(done: int, total: int) -> None:
         if err.is_terminal:
@@ -332,8 +341,8 @@ def _eval_progress() -> Callable[[int, int], None]:
             if done >= total:
                 err.file.write("\r\033[K")
             err.file.flush()
-        elif done >= total or done * 10 // max(total, 1) > shown[0]:
-            shown[0] = done * 10 // max(total, 1)
+        elif done >= total or done * 10 // max(total, 1) > tenths[0]:
+            tenths[0] = done * 10 // max(total, 1)
             err.print(f"eval: {done}/{total} items")
 
     return report
@@ -350,7 +359,7 @@ def run_command(ctx: typer.Context, config: ConfigOption = None) -> None:
         try:
             settings = load_settings(config)
         except ConfigError as exc:
-            err.print(f"[red]configuration error:[/red] {exc}")
+            err.print(labelled("configuration error:", "red", exc))
             raise typer.Exit(2) from None
     raise typer.Exit(run(lambda: run_bot(settings)))
 
@@ -371,6 +380,7 @@ def _when(value: Any) -> str:
 
 
 def main() -> None:
+    sys.excepthook = clean_excepthook
     app()
 
 

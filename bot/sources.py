@@ -5,7 +5,7 @@ Shared by the CLI and the chat commands, so both refuse the same bad URLs with t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.clock import Clock
 from bot.config import IngestSettings, Settings
@@ -18,6 +18,7 @@ from bot.ingest.opml import export_opml as render_opml
 from bot.ingest.parse import parse_feed_async
 from bot.ingest.ssrf import Refused, SsrfGuard
 from bot.ingest.urls import is_http_url
+from bot.messages.cleaning import clean_untrusted
 from bot.models import Source
 from bot.store.db import Store, StoreError
 from bot.store.sources import SourceExistsError, add_source, list_sources
@@ -112,7 +113,13 @@ async def import_opml(
 
 
 async def export_opml(store: Store, clock: Clock) -> bytes:
-    return render_opml(await list_sources(store), clock.now())
+    """The sources as OPML; titles and URLs cleaned, since the document is often read on a terminal."""
+    sources = [replace(s, title=_one_line(s.title), url=_one_line(s.url)) for s in await list_sources(store)]
+    return render_opml(sources, clock.now())
+
+
+def _one_line(text: str) -> str:
+    return clean_untrusted(text, multiline=False)
 
 
 def _refusal(guard: SsrfGuard, url: str) -> str | None:

@@ -1,7 +1,8 @@
 """`storywatch status`: sources' health, the outbox, the next digests and the last poll, read from the store.
 
 `collect_status` gathers a StatusReport in one read transaction (with the same StoreFigures `/metrics`
-exports); `render_status` turns it into rich tables for the CLI.
+exports); `render_status` turns it into rich tables for the CLI, every stored string shown cleaned and
+clipped (it came from a feed, a server or a chat member).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.store.health import StoreFigures, store_figures
 from bot.store.schema import digest_runs, outbox, sources, topics
 from bot.store.sources import SourceStatus, list_source_statuses
 from bot.store.subscriptions import all_active_subscriptions
+from bot.terminal import shown
 
 Health = Literal["ok", "new", "failing", "disabled"]
 OUTBOX_STATUSES = ("pending", "sent", "dead")
@@ -159,9 +161,9 @@ def render_status(report: StatusReport) -> Sequence[RenderableType]:
     for source in report.sources:
         sources_table.add_row(
             str(source.id),
-            Text(source.title or source.url),
+            shown(source.title or source.url),
             Text(source.health, style=_HEALTH_STYLE[source.health]),
-            Text(source.reason or ""),
+            shown(source.reason),
             _when(source.last_polled_at),
             _when(source.next_poll_at),
         )
@@ -174,9 +176,9 @@ def render_status(report: StatusReport) -> Sequence[RenderableType]:
     digests_table = Table("channel", "topic", "next digest (local)", "in", title="Next digests")
     for digest in report.digests:
         digests_table.add_row(
-            Text(digest.subscription.destination.key),
-            Text(digest.topic_name),
-            digest.local,
+            shown(digest.subscription.destination.key),
+            shown(digest.topic_name),
+            shown(digest.local),
             _age(digest.at - report.now),
         )
     parts: list[RenderableType] = [headline, sources_table if report.sources else Text("no sources yet")]

@@ -5,7 +5,7 @@ Discord parses markdown, masked links (`[bank.com](https://evil)`), mentions (`<
 titles, descriptions and field names. Every backslash-escaped punctuation character shows as itself,
 so escaping is: a backslash before each markdown character and every `<`, a zero-width space inside
 `@everyone`/`@here`; URLs are left whole so they stay clickable. Author names and footers are shown
-as plain text by Discord and get only control characters removed.
+as plain text by Discord and get only the shared cleaning (controls, bidi, invisible characters).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from bot.messages import Capabilities, utf16_len
+from bot.messages.cleaning import clean_untrusted
 
 _URL = r"https?://[^\s<]+[^<.,:;\"'\])\s]"
 _ESCAPE = re.compile(
@@ -22,8 +23,6 @@ _ESCAPE = re.compile(
     r"|(?P<ping>@(?=everyone|here))",
     re.MULTILINE | re.IGNORECASE,
 )
-# Control characters and bidi overrides could hide or reorder what a reader sees.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _ZERO_WIDTH_SPACE = "\u200b"
 
 
@@ -46,7 +45,7 @@ def escape(text: str) -> str:
 
 def plain(text: str) -> str:
     """Text for places Discord does not parse (author names, footers): only unsafe characters removed."""
-    return _UNSAFE.sub("", text)
+    return clean_untrusted(text)
 
 
 def discord_len(text: str) -> int:

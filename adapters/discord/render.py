@@ -3,6 +3,7 @@
 The core has already split and trimmed the Message by DISCORD_CAPABILITIES (measured escaped), so this
 only maps: each Section is an embed (heading: title, text: description, links: fields, context: footer),
 the Message title is the first embed's author line (an embed's own title is its section's heading),
+every text escaped by markup.escape or plain (both begin with the cleaning all renderers share),
 and buttons carry a custom id the adapter turns back into command text when clicked.
 """
 
@@ -71,14 +72,15 @@ def _embed(section: Section) -> discord.Embed:
         description=escape(section.text) if section.text else None,
         colour=EMBED_COLOUR,
     )
-    if section.heading and section.links:
-        # The headline opens its first source.
+    if section.heading and section.links and plain(section.links[0].url) == section.links[0].url:
+        # The headline opens its first source (an address with hidden characters opens nothing).
         embed.url = section.links[0].url
     inline = len(section.links) > 1 and all(len(link.label) <= _INLINE_LABEL for link in section.links)
     for link in section.links:
         # Discord refuses a blank field name: the address stands in for a missing label.
-        name = truncate(link.label.strip() or link.url, FIELD_NAME_LIMIT, discord_len)
-        embed.add_field(name=escape(name), value=link.url, inline=inline)
+        name = truncate(plain(link.label).strip() or plain(link.url), FIELD_NAME_LIMIT, discord_len)
+        # A URL stays whole (and clickable) in the escaping; anything around it is shown literally.
+        embed.add_field(name=escape(name), value=escape(link.url), inline=inline)
     if section.context:
         embed.set_footer(text=plain(section.context))
     return embed

@@ -3,6 +3,7 @@
 Slack reads `<!channel>`, `<!here>`, `<@U123>`, `<#C123>` and `<https://x|label>` only between angle
 brackets, and wants exactly `&`, `<` and `>` escaped as HTML entities; with those escaped (and
 `verbatim` set on the text objects, so Slack does not auto-link names), feed text is shown as written.
+Before escaping, text gets the cleaning every renderer shares (bot.messages.cleaning).
 """
 
 from __future__ import annotations
@@ -10,13 +11,19 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from bot.messages import utf16_len
+from bot.messages.cleaning import clean_untrusted
 
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def escape(text: str) -> str:
-    """`text` as mrkdwn that shows exactly `text`."""
-    return text.translate(_ENTITIES)
+    """`text` as mrkdwn that shows exactly `text`, cleaned of controls, bidi and invisible characters."""
+    return clean_untrusted(text).translate(_ENTITIES)
+
+
+def plain(text: str) -> str:
+    """Text for plain_text objects (header, button labels): Slack parses no markup there, only cleaned."""
+    return clean_untrusted(text)
 
 
 def escaped_len(text: str) -> int:
@@ -34,6 +41,6 @@ def web_url(url: str) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in url) or clean_untrusted(url) != url:
         return None
     return url

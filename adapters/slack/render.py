@@ -2,8 +2,10 @@
 
 The core has already split the message by SLACK_CAPABILITIES; the trims here are the last guard for
 what Capabilities cannot say (a button label of 75, a URL of 3,000) and for replies built elsewhere.
-Feed text only ever enters mrkdwn escaped and with `verbatim`, and plain_text (header, button labels)
-is never parsed for mentions; links are buttons with a `url`, so no `<url|label>` is produced at all.
+Feed text is cleaned first (controls, bidi, invisible characters: the step every renderer shares), so
+a trim never cuts an escape sequence in half; it enters mrkdwn escaped and with `verbatim`, and plain_text
+(header, button labels) is never parsed for mentions; links are buttons with a `url`, so no
+`<url|label>` is produced at all.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from adapters.slack.limits import (
     MAX_HEADER,
     MAX_TEXT_OBJECT,
 )
-from adapters.slack.mrkdwn import escape, escaped_len, web_url
+from adapters.slack.mrkdwn import escape, escaped_len, plain, web_url
 from bot.messages import truncate, utf16_len
 from bot.models import Button, Link, Message, Section
 
@@ -50,12 +52,12 @@ def render(message: Message) -> Rendered:
         blocks.extend(_section_blocks(section, index))
     if message.buttons:
         blocks.append(_actions([_action_button(b, n) for n, b in enumerate(message.buttons)]))
-    text = truncate(message.text or message.title or "", MAX_FALLBACK_TEXT, escaped_len)
+    text = truncate(plain(message.text or message.title or ""), MAX_FALLBACK_TEXT, escaped_len)
     return Rendered(escape(text) or " ", blocks[:MAX_BLOCKS] or None)
 
 
 def _header(title: str) -> Block:
-    return {"type": "header", "text": _plain(truncate(title, MAX_HEADER, utf16_len))}
+    return {"type": "header", "text": _plain(truncate(plain(title), MAX_HEADER, utf16_len))}
 
 
 def _section_blocks(section: Section, index: int) -> list[Block]:
@@ -64,7 +66,7 @@ def _section_blocks(section: Section, index: int) -> list[Block]:
     if body:
         blocks.append({"type": "section", "text": _mrkdwn(body)})
     if section.context:
-        context = escape(truncate(section.context, MAX_TEXT_OBJECT, escaped_len))
+        context = escape(truncate(plain(section.context), MAX_TEXT_OBJECT, escaped_len))
         blocks.append({"type": "context", "elements": [_mrkdwn(context)]})
     buttons = [
         button
@@ -78,12 +80,12 @@ def _section_blocks(section: Section, index: int) -> list[Block]:
 
 def _section_text(section: Section) -> str:
     """`*heading*` and the text below it, escaped, the text cut to what the block has room for."""
-    heading = escape(truncate(section.heading, MAX_HEADER, escaped_len)) if section.heading else ""
+    heading = escape(truncate(plain(section.heading), MAX_HEADER, escaped_len)) if section.heading else ""
     head = f"*{heading}*" if heading else ""
     if not section.text:
         return head
     room = MAX_TEXT_OBJECT - (utf16_len(head) + 1 if head else 0)
-    text = escape(truncate(section.text, room, escaped_len))
+    text = escape(truncate(plain(section.text), room, escaped_len))
     return f"{head}\n{text}" if head else text
 
 
@@ -91,7 +93,7 @@ def _link_button(link: Link, action_id: str) -> Block | None:
     url = web_url(link.url)
     if url is None or len(url) > MAX_BUTTON_URL:
         return None
-    label = link.label.strip() or url
+    label = plain(link.label).strip() or url
     return {
         "type": "button",
         "text": _plain(truncate(label, MAX_BUTTON_LABEL, utf16_len)),
@@ -103,7 +105,7 @@ def _link_button(link: Link, action_id: str) -> Block | None:
 def _action_button(button: Button, position: int) -> Block:
     return {
         "type": "button",
-        "text": _plain(truncate(button.label, MAX_BUTTON_LABEL, utf16_len)),
+        "text": _plain(truncate(plain(button.label), MAX_BUTTON_LABEL, utf16_len)),
         "action_id": f"{ACTION_PREFIX}{button.action}:{position}"[:MAX_ACTION_ID],
         "value": button.value[:MAX_BUTTON_VALUE],
     }
