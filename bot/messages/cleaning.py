@@ -7,7 +7,7 @@ terminal or hide or reorder what a reader sees:
 - ESC and C1 control sequences, whole (CSI, OSC, DCS, SOS, PM, APC), so an OSC 52 clipboard payload
   goes with its introducer; then every other C0 and C1 control (newline and tab kept when asked);
 - bidi overrides, embeddings, isolates and marks (U+202A-E, U+2066-9, U+200E/F, U+061C);
-- lone surrogates, which no encoder accepts;
+- lone surrogates, which no encoder accepts, and the noncharacters U+FFFE and U+FFFF;
 - invisible format characters that can hide or split text (zero-width space, word joiner, soft hyphen,
   BOM, invisible operators, interlinear annotation); zero-width joiners survive only between
   non-ASCII characters (emoji sequences, Persian and Indic scripts), tag characters only in flag emoji.
@@ -27,7 +27,7 @@ _SEQUENCES = (
 )
 _FORMAT = (
     r"\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
-    r"\ufeff\ufff9-\ufffb\U0001d173-\U0001d17a"
+    r"\ufeff\ufff9-\ufffb\ufffe\uffff\U0001d173-\U0001d17a"
 )
 _SURROGATES = r"\ud800-\udfff"
 # Tag characters spell subdivision flags after U+1F3F4 (🏴); anywhere else they are invisible text.
