@@ -269,6 +269,64 @@ job_state = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# The story engine by topic partition: a partition's lease (owner, until) and its fencing token
+# (`generation`, raised on every takeover), and how far into the engine inbox it has read.
+engine_partitions = Table(
+    "engine_partitions",
+    metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False, server_default=text("0")),
+    Column("lease_owner", Text),
+    Column("lease_until", UTCDateTime),
+    Column("inbox_xid", BigInteger, nullable=False, server_default=text("0")),
+    Column("inbox_id", BigInteger, nullable=False, server_default=text("0")),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Stored articles waiting for the engine: one row per article, read by every partition in (xid, id)
+# order. `xid` is the writing transaction's id on PostgreSQL (0 on SQLite, whose one writer commits in
+# id order); `batch_at` stamps the poll pass, so one pass's articles are decided as one batch.
+engine_inbox = Table(
+    "engine_inbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("xid", BigInteger, nullable=False, server_default=text("0")),
+    Column("article_id", BigInteger, nullable=False),
+    Column("announce", Boolean(create_constraint=False), nullable=False),
+    Column("batch_at", UTCDateTime, nullable=False),
+    Index("ix_engine_inbox_xid_id", "xid", "id"),
+)
+
+# A partition's engine state: the last full snapshot, and the changes of each batch since (the journal).
+engine_snapshots = Table(
+    "engine_snapshots",
+    metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("journal_seq", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+engine_journal = Table(
+    "engine_journal",
+    metadata,
+    Column("partition", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("partition", "seq"),
+)
+
+# Worker processes that said they are alive, and in which roles: partitions are shared among these.
+workers = Table(
+    "workers",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("roles", Text, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
 # Objects made by raw DDL in the migrations (full-text search, fingerprint band expression
 # indexes); schema comparison must skip them.
 RAW_DDL_OBJECT_NAMES = frozenset(

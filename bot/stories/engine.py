@@ -111,6 +111,8 @@ class StoryEngine:
         self.stories: dict[int, StoryState] = {}
         self.next_development_id = 1
         self.next_story_id = 1
+        # Ids advance by this step: partition p of n starts at p + 1 and steps by n, so ids stay unique.
+        self.id_step = 1
         self.merged_into: dict[int, int] = {}
         # Active developments per topic, and of every topic in one index (which topics is an article near?),
         # with their model vectors and expiry times.
@@ -517,7 +519,7 @@ class StoryEngine:
             representative_article_id=article.id,
             story_is_new=story_is_new,
         )
-        self.next_development_id += 1
+        self.next_development_id += self.id_step
         self.developments[dev.id] = dev
         self._grow(dev, vec, salience, embedding, source, now)
         dev.words = {
@@ -588,7 +590,7 @@ class StoryEngine:
         if best_id is not None and best >= self.config.story_threshold * self.config.story_caution:
             return self.stories[best_id], False
         story = StoryState(self.next_story_id, topic_id, article.title, now, now)
-        self.next_story_id += 1
+        self.next_story_id += self.id_step
         self.stories[story.id] = story
         members = self._topic_stories.setdefault(topic_id, set())
         members.add(story.id)
