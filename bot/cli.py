@@ -50,6 +50,15 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line, exit status 1."""
 
 
+def load_config(path: Path | None) -> Settings:
+    """The settings, or one line on stderr saying what is wrong with them and exit status 2."""
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        err.print(labelled("configuration error:", "red", exc))
+        raise typer.Exit(2) from None
+
+
 def _settings(ctx: typer.Context) -> Settings:
     settings = ctx.obj
     assert isinstance(settings, Settings)
@@ -62,11 +71,7 @@ def _main(
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every poll and delivery.")] = False,
 ) -> None:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        err.print(labelled("configuration error:", "red", exc))
-        raise typer.Exit(2) from None
+    settings = load_config(config)
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(CleanFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -95,7 +100,6 @@ def run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
 async def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     from bot.store.db import open_store
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = await open_store(settings.effective_database_url)
     try:
         return await work(store)
@@ -253,7 +257,6 @@ def db_upgrade(ctx: typer.Context) -> None:
     from bot.store.migrate import upgrade
 
     settings = _settings(ctx)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     revision = run(lambda: upgrade(settings.effective_database_url))
     out.print(f"database at revision {revision}")
 
@@ -356,11 +359,7 @@ def run_command(ctx: typer.Context, config: ConfigOption = None) -> None:
 
     settings = _settings(ctx)
     if config is not None:
-        try:
-            settings = load_settings(config)
-        except ConfigError as exc:
-            err.print(labelled("configuration error:", "red", exc))
-            raise typer.Exit(2) from None
+        settings = load_config(config)
     raise typer.Exit(run(lambda: run_bot(settings)))
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -18,10 +20,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 # Keys that look like secrets are refused in the file: they belong in the environment.
 _SECRET_WORDS = ("token", "secret", "password")
 ENV_PREFIX = "STORYWATCH_"
+# A configuration file is a few kilobytes; this refuses /dev/zero or a log file given by mistake.
+MAX_CONFIG_BYTES = 4 << 20
+_MAX_MESSAGE_CHARS = 600
+_MAX_PROBLEMS = 5
 
 
 class ConfigError(ValueError):
-    """A configuration problem, with the offending key and the reason in its message."""
+    """A configuration problem, with the offending key and the reason in its message (one printable line)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
+
+
+def one_line(text: str, limit: int = _MAX_MESSAGE_CHARS) -> str:
+    """Control, format (bidi) and separator characters shown as escapes, so a message is one safe line."""
+    shown = "".join(
+        ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else ch.encode("unicode_escape").decode()
+        for ch in text
+    )
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 class _Section(BaseModel):
@@ -193,17 +211,42 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     raw: dict[str, Any] = {}
     if path is not None:
+        text = read_config_text(path)
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such configuration file") from None
+            raw = tomllib.loads(text)
+            _refuse_secrets(raw, prefix="", origin=str(path))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        _refuse_secrets(raw, prefix="")
+        except RecursionError:
+            raise ConfigError(f"{path}: tables or arrays nested too deeply") from None
     for key, value in env.items():
         if key.startswith(ENV_PREFIX) and value:
             _apply_env(raw, key[len(ENV_PREFIX) :].lower().split("__"), value)
-    return settings_from_mapping(raw, origin=str(path) if path else "settings")
+    origin = str(path) if path else "settings"
+    settings = settings_from_mapping(raw, origin=origin)
+    _check_topic_queries(settings, origin)
+    return settings
+
+
+def read_config_text(path: Path) -> str:
+    """The file's text, or a ConfigError saying why it cannot be a configuration file."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MB, not a configuration file")
+    try:
+        # utf-8-sig: a byte order mark, as some editors write, is not part of the TOML.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
 
 
 def settings_from_mapping(raw: Mapping[str, Any], origin: str = "settings") -> Settings:
@@ -213,18 +256,48 @@ def settings_from_mapping(raw: Mapping[str, Any], origin: str = "settings") -> S
         raise ConfigError(_describe(exc, origin)) from None
 
 
-def _refuse_secrets(node: Mapping[str, Any], prefix: str) -> None:
+def _check_topic_queries(settings: Settings, origin: str) -> None:
+    """Each topic's query by the engine's own parser: the file is refused as `topic add` would refuse it."""
+    if not settings.topics:
+        return
+    from bot.stories.query import QueryError, parse_query
+
+    for index, topic in enumerate(settings.topics):
+        try:
+            parse_query(topic.query)
+        except QueryError as exc:
+            raise ConfigError(f"{origin}: topics.{index}.query ({topic.id}): {exc}") from None
+
+
+def _refuse_secrets(node: Mapping[str, Any], prefix: str, origin: str) -> None:
     for key, value in node.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            _refuse_secrets(value, prefix=f"{dotted}.")
+            _refuse_secrets(value, prefix=f"{dotted}.", origin=origin)
         elif any(word in key.lower() for word in _SECRET_WORDS):
             raise ConfigError(
-                f"{dotted}: secrets are read from the environment only "
+                f"{origin}: {dotted}: secrets are read from the environment only "
                 f"(set {key.upper() if '.' not in dotted else dotted.replace('.', '_').upper()} instead)"
             )
-        elif key == "database_url" and isinstance(value, str) and "@" in value and ":" in value.split("@")[0]:
-            raise ConfigError(f"{dotted}: holds a password; set STORYWATCH_DATABASE_URL in the environment")
+        elif key == "database_url" and isinstance(value, str) and (where := _secret_in_url(value)):
+            raise ConfigError(
+                f"{origin}: {dotted}: holds a password ({where}); secrets are read from the environment only "
+                "(set STORYWATCH_DATABASE_URL instead)"
+            )
+
+
+def _secret_in_url(url: str) -> str | None:
+    """Where a URL carries a secret: its user:password@ part or a query key such as password=."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            return "user:password@"
+    except ValueError:
+        return None  # not a URL at all: the store says so when it opens it, with no secret to keep
+    for key, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            return f"{key}= in the query string"
+    return None
 
 
 def _apply_env(raw: dict[str, Any], path: list[str], value: str) -> None:
@@ -238,11 +311,13 @@ def _apply_env(raw: dict[str, Any], path: list[str], value: str) -> None:
 
 
 def _describe(exc: ValidationError, origin: str) -> str:
-    lines = []
+    problems = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
         reason = error["msg"]
         if error["type"] == "extra_forbidden":
             reason = "unknown key"
-        lines.append(f"{key}: {reason}")
-    return f"{origin}: " + "; ".join(lines)
+        problems.append(f"{key}: {reason}")
+    more = len(problems) - _MAX_PROBLEMS
+    shown = problems[:_MAX_PROBLEMS] + ([f"and {more} more"] if more > 0 else [])
+    return f"{origin}: " + "; ".join(shown)

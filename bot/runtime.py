@@ -208,8 +208,6 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
-        if settings.database_url is None:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._store = await open_store(settings.effective_database_url)
         try:
             adapters = list(self._given_adapters) if self._given_adapters is not None else None

@@ -74,7 +74,6 @@ async def run_demo(
     """
     with tempfile.TemporaryDirectory(prefix="storywatch-demo-") as scratch:
         folder = data_dir if data_dir is not None else Path(scratch)
-        folder.mkdir(parents=True, exist_ok=True)
         store = await open_store(f"sqlite+aiosqlite:///{folder / 'storywatch.sqlite'}")
         try:
             return await _replay(store, folder, console, seeds_dir or default_seeds_dir(), verbose)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import SystemClock
-from bot.store.db import Store, create_engine, normalise_url
+from bot.store.db import Store, normalise_url, open_store
 from bot.store.migrate import current_revision, head_revision
 from bot.store.schema import job_state, metadata, outbox, sources
 
@@ -26,7 +26,7 @@ async def check(url: str, *, now: datetime | None = None) -> list[str]:
     missing = _missing_sqlite_file(url)
     if missing:
         return [missing]
-    store = Store(create_engine(url))
+    store = await open_store(url, migrate=False)
     try:
         return await check_store(store, now=now)
     finally:

@@ -8,6 +8,7 @@ as a development and its outbox rows, land atomically). Take that connection fro
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
@@ -121,11 +122,31 @@ def create_engine(url: str) -> AsyncEngine:
         # An in-memory database lives in one connection: share it.
         kwargs["poolclass"] = StaticPool
     elif parsed.database:
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        make_data_dir(Path(parsed.database).expanduser().parent)
     engine = create_async_engine(parsed, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def make_data_dir(folder: Path) -> None:
+    """The SQLite file's folder, created if missing; a StoreError saying why it cannot hold the database."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StoreError(f"data directory {folder}: exists and is not a directory") from None
+    except OSError as exc:
+        raise StoreError(f"data directory {folder}: cannot be created ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(f"data directory {folder}: not writable")
+
+
+def describe_url(url: URL) -> str:
+    """The database as a user knows it, without password or query string (either may hold a secret)."""
+    if url.get_backend_name() == "sqlite":
+        return str(url.database or ":memory:")
+    bare = url.set(drivername=url.get_backend_name(), password=None, query={})
+    return bare.render_as_string(hide_password=True)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -147,15 +168,38 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 
 async def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open the database at `url`, bringing its schema to the latest migration unless told not to."""
+    """Open the database at `url`, bringing its schema to the latest migration unless told not to.
+
+    A database that cannot be reached or written (no server, bad credentials, a read-only file) is a
+    StoreError naming it and the reason.
+    """
     engine = create_engine(url)
     store = Store(engine)
-    if migrate:
-        from bot.store.migrate import upgrade_store
+    try:
+        await _connect_once(store)
+        if migrate:
+            from bot.store.migrate import upgrade_store
 
-        try:
-            await upgrade_store(store)
-        except BaseException:
-            await engine.dispose()
-            raise
+            try:
+                await upgrade_store(store)
+            except OperationalError as exc:
+                raise _open_error(store, exc) from None
+    except BaseException:
+        await engine.dispose()
+        raise
     return store
+
+
+async def _connect_once(store: Store) -> None:
+    try:
+        async with store.engine.connect():
+            pass
+    # TypeError: the driver refuses a query-string option of the URL as an unknown keyword.
+    except (OSError, DBAPIError, TypeError) as exc:
+        raise _open_error(store, exc) from None
+
+
+def _open_error(store: Store, exc: Exception) -> StoreError:
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return StoreError(f"cannot open the database {describe_url(store.engine.url)}: {reason}")

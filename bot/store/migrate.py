@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from bot.store.db import Db, Store, create_engine, reading
+from bot.store.db import Db, Store, open_store, reading
 
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 # Any fixed number: two processes starting at once on PostgreSQL take turns migrating.
@@ -58,7 +58,7 @@ async def upgrade_store(store: Store, revision: str = "head") -> None:
 
 async def upgrade(url: str, revision: str = "head") -> str | None:
     """Bring the database at `url` to `revision` (default: the latest); returns the revision reached."""
-    store = Store(create_engine(url))
+    store = await open_store(url, migrate=False)
     try:
         await upgrade_store(store, revision)
         return await current_revision(store)

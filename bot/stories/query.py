@@ -6,7 +6,8 @@
     NOT a, -a        must not appear
     ( ... )          grouping; AND may be written out
     source:reuters   only articles from a source whose name contains the value ("quoted" for spaces)
-    re:/pattern/     a regular expression over the folded title and text, run by RE2 (linear time)
+    re:/pattern/     a regular expression over the title and text, case- and accent-insensitive, run by
+                     RE2 within bounds (see bot.stories.patterns)
 
 A bad query raises QueryError naming the position (1-based) of the problem.
 """
@@ -17,14 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import re2
-
+from bot.stories.patterns import MAX_SCAN_CHARS, PatternError, compile_pattern
 from bot.stories.text import Token, fold, tokenize
 
 MAX_QUERY_CHARS = 2000
 MAX_DEPTH = 32
-MAX_PATTERN_CHARS = 300
-_RE2_MAX_MEM = 8 << 20
 _OPERATORS = {"OR", "AND", "NOT", "|"}
 
 
@@ -52,7 +50,8 @@ class QueryText:
     @classmethod
     def of(cls, title: list[Token], body: list[Token], source: str, raw: str) -> QueryText:
         stems = frozenset([t.stem for t in title]) | frozenset([t.stem for t in body])
-        return cls(tuple(title), tuple(body), fold(source), fold(raw), stems)
+        # Regular expressions read at most MAX_SCAN_CHARS: their cost per article stays bounded.
+        return cls(tuple(title), tuple(body), fold(source), fold(raw[:MAX_SCAN_CHARS]), stems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,28 +278,14 @@ def _leaf(lx: _Lexeme) -> Leaf:
     if lx.kind == "source":
         return Leaf("source", fold(lx.value.strip()))
     if lx.kind == "regex":
-        return Leaf("regex", lx.value, pattern=compile_pattern(lx.value, lx.pos))
+        try:
+            return Leaf("regex", lx.value, pattern=compile_pattern(lx.value))
+        except PatternError as exc:
+            raise QueryError(str(exc), lx.pos) from None
     stems = tuple(t.stem for t in tokenize(lx.value))
     if not stems:
         raise QueryError(f"{lx.value!r} has no letters or digits to match", lx.pos)
     return Leaf("phrase" if lx.kind == "phrase" or len(stems) > 1 else "word", lx.value, stems)
-
-
-def compile_pattern(pattern: str, position: int = 1) -> Any:
-    """Compile a user's pattern with RE2 only: linear time, bounded memory, no backreferences."""
-    if len(pattern) > MAX_PATTERN_CHARS:
-        raise QueryError(f"regular expression longer than {MAX_PATTERN_CHARS} characters", position)
-    if not pattern:
-        raise QueryError("empty regular expression", position)
-    options = re2.Options()
-    options.log_errors = False
-    options.case_sensitive = False
-    options.max_mem = _RE2_MAX_MEM
-    try:
-        return re2.compile(fold(pattern), options)
-    except re2.error as exc:
-        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise QueryError(f"bad regular expression: {reason}", position) from None
 
 
 def parse_query(query: str) -> Node:

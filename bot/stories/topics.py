@@ -9,13 +9,14 @@ An article with no keyword can still join when it plainly continues one of the t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Article, Topic
 from bot.stories.index import Centroid
-from bot.stories.query import Hit, Node, QueryText, parse_query
+from bot.stories.query import Hit, Node, QueryError, QueryText, parse_query
 from bot.stories.similarity import blend
 from bot.stories.text import STOPWORDS, tokenize
 from bot.stories.vectors import ArticleText, SparseVector, normalize
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 # Without configured topics every article belongs to this one (eval streams without --topics).
 IMPLICIT_TOPIC = "all"
+log = logging.getLogger("storywatch.stories")
 _PROFILE_TERMS = 600
 _COMMON_SEED_TOPICS = 3
 
@@ -95,7 +97,12 @@ class TopicMatcher:
         self._order: dict[str, int] = {}
         self._regex = any("re:" in topic.query for topic in self.topics)
         for topic in self.topics:
-            query = parse_query(topic.query)
+            try:
+                query = parse_query(topic.query)
+            except QueryError as exc:
+                # A stored query this version refuses (its bounds tightened) matches nothing; the rest run.
+                log.warning("topic %s matches nothing: its query is refused: %s", topic.id, exc)
+                continue
             state = TopicState(topic, query, _seed_vector(topic, query))
             self.states[topic.id] = state
             self._order.setdefault(topic.id, len(self._order))
@@ -123,7 +130,9 @@ class TopicMatcher:
         raw = f"{article.title}\n{article.text}" if self._regex else ""
         doc = QueryText.of(text.title, text.body, article.source_name, raw)
         now = article.published.timestamp()
-        keyword_topics = set(self._always)
+        # A regex or source-filter topic whose query fails here is treated like one whose keyword is absent.
+        states = self.states
+        keyword_topics = {tid for tid in self._always if states[tid].query.matches(doc)}
         by_keyword = self._by_keyword
         for stem in doc.stems & by_keyword.keys():
             keyword_topics |= by_keyword[stem]
