@@ -190,11 +190,14 @@ def compile_pattern(pattern: str) -> Any:
     try:
         program = re2.compile(fold_literals(pattern), options)
     except re2.error as exc:
-        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        first = exc.args[0] if exc.args else exc
+        reason = first.decode(errors="replace") if isinstance(first, bytes) else str(first)
         # RE2 quotes the pattern, which may hold a line break or a control character: shown escaped.
         shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in reason)
         raise PatternError(f"bad regular expression: {shown}") from None
     size = max(program.programsize, program.reverseprogramsize)
     if size > MAX_PROGRAM_SIZE:
-        raise PatternError(f"pattern too large: it compiles to {size} RE2 instructions, the limit is {MAX_PROGRAM_SIZE}")
+        raise PatternError(
+            f"pattern too large: it compiles to {size} RE2 instructions, the limit is {MAX_PROGRAM_SIZE}"
+        )
     return program
