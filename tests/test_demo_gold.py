@@ -121,8 +121,6 @@ def test_every_gold_development_is_alerted_exactly_once(demo_score: AlertScore) 
     assert all(demo_score.alerted[d] == 1 for d in demo_score.gold_developments)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="an off-topic obituary naming Pyongyang in passing starts a story of its own"
-)
 def test_new_story_alerts_are_few(demo_score: AlertScore) -> None:
+    # One more than the topic's storylines: an off-topic obituary naming Pyongyang in passing is one.
     assert demo_score.new_stories <= demo_score.gold_stories + 1

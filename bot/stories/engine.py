@@ -21,7 +21,7 @@ from bot.stories.clusters import (
 from bot.stories.embedding import Embedder
 from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment, TopicAssignment
 from bot.stories.index import DenseRows, TermIndex, lightest
-from bot.stories.merging import merge_twins, take_in_early
+from bot.stories.merging import merge_twins, rejoin_lone_stories, take_in_early
 from bot.stories.novelty import what_is_new
 from bot.stories.similarity import link_evidence, mix, mix_many
 from bot.stories.text import lead, slug_words
@@ -180,7 +180,8 @@ class StoryEngine:
         created = [e.development_id for d in decisions for e in d.events if isinstance(e, NewDevelopment)]
         if len(created) > 1:
             merge_twins(self, created)
-        # Each article's assignment stays as decided when it came; its alerts follow any merge since.
+        rejoin_lone_stories(self, created)
+        # Each article's assignment stays as decided when it came; its alerts follow any merge or move since.
         return [self._follow_merges(d) for d in decisions]
 
     def _follow_merges(self, decision: Decision) -> Decision:
@@ -194,7 +195,11 @@ class StoryEngine:
         while dev_id in self.merged_into:
             dev_id = self.merged_into[dev_id]
         dev = self.developments.get(dev_id)
-        if dev_id == event.development_id or dev is None:
+        if dev is None or (dev_id, dev.story_id, dev.story_is_new) == (
+            event.development_id,
+            event.story_id,
+            event.story_is_new,
+        ):
             return event
         return dataclasses.replace(
             event,
@@ -428,6 +433,30 @@ class StoryEngine:
     def topic_index(self, topic_id: str) -> TermIndex | None:
         """The term index of a topic's active developments."""
         return self._topic_devs.get(topic_id)
+
+    def topic_story_ids(self, topic_id: str) -> set[int]:
+        return self._topic_stories.get(topic_id, set())
+
+    def move_to_story(self, dev: DevelopmentState, story_id: int) -> None:
+        """A development that started its story alone moves, with that story's reports, into another."""
+        left = self.stories[dev.story_id]
+        story = self.stories[story_id]
+        story.centroid.add(left.centroid.terms)
+        self._story_index[story.topic_id].add(story.id, left.centroid.terms)
+        if left.embedding is not None:
+            story.embedding = left.embedding if story.embedding is None else story.embedding + left.embedding
+            self._story_rows.set(story.id, story.embedding)
+        story.development_count += 1
+        if left.last_seen > story.last_seen:
+            story.last_seen = left.last_seen
+            heapq.heappush(self._dormant, (story.last_seen, story.id))
+        dev.story_id = story.id
+        dev.story_is_new = False
+        self.dirty_developments[dev.id] = dev
+        self.dirty_stories[story.id] = story
+        left.development_count = 0
+        self.dirty_stories[left.id] = left
+        self._drop_story(left)
 
     def absorb(self, keep: DevelopmentState, gone: DevelopmentState) -> None:
         """Merge `gone` into `keep`; a story `gone` started alone goes with it into `keep`'s story."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.stories.clusters import DevelopmentState
-from bot.stories.similarity import mix
+from bot.stories.similarity import link_evidence, mix
 from bot.stories.vectors import cosine
 
 if TYPE_CHECKING:
@@ -65,6 +65,42 @@ def take_in_early(engine: StoryEngine, dev: DevelopmentState) -> list[int]:
             engine.absorb(dev, other)
             absorbed.append(other.id)
     return absorbed
+
+
+def story_link(engine: StoryEngine, dev: DevelopmentState, story_id: int) -> float:
+    """Link evidence (words and model together) between a development's articles and a story."""
+    story = engine.stories[story_id]
+    lexical = cosine(dev.centroid.terms, story.centroid.terms)
+    if dev.embedding is None or story.embedding is None:
+        return link_evidence(lexical, None, engine.config)
+    norms = math.sqrt(float(dev.embedding @ dev.embedding) * float(story.embedding @ story.embedding))
+    return link_evidence(
+        lexical, float(dev.embedding @ story.embedding) / norms if norms else 0.0, engine.config
+    )
+
+
+def rejoin_lone_stories(engine: StoryEngine, created: Iterable[int]) -> None:
+    """A story started in this poll by one development that the poll's later reports link to another story
+    joins that one.
+
+    Its first article found no story close; the other reports of the same poll may say otherwise, and a
+    story of one development has nothing else to keep it apart. Later polls leave it be: a development's
+    centroid drifts as it grows, and an old lone story is by then a story of its own.
+    """
+    threshold = engine.config.story_threshold
+    for dev_id in sorted(set(created)):
+        dev = engine.developments.get(dev_id)
+        if dev is None or dev.article_count < 2:
+            continue
+        story = engine.stories.get(dev.story_id)
+        if story is None or story.development_count != 1:
+            continue
+        best, best_id = threshold, None
+        for other_id in sorted(engine.topic_story_ids(dev.topic_id)):
+            if other_id != story.id and (link := story_link(engine, dev, other_id)) >= best:
+                best, best_id = link, other_id
+        if best_id is not None:
+            engine.move_to_story(dev, best_id)
 
 
 def merge_twins(engine: StoryEngine, created: Iterable[int]) -> None:

@@ -102,3 +102,34 @@ def test_new_story_caution_continues_the_nearest_story() -> None:
     cautious = run(StoryEngine(config=replace(LEXICAL_CONFIG, story_caution=0.1)), stream)
     assert eager[1][3] and eager[1][1] != eager[0][1]
     assert not cautious[1][3] and cautious[1][1] == cautious[0][1]
+
+
+def test_a_story_started_in_a_poll_joins_the_story_its_poll_mates_link_it_to() -> None:
+    config = replace(LEXICAL_CONFIG, story_caution=1.0)
+    engine = StoryEngine(config=config)
+    earlier = [
+        art(1, 0, "North Korea fires ballistic missile toward Japan", "Seoul's military said.", "Yonhap"),
+        art(2, 1, "North Korean ballistic missile lands off Japan", "Tokyo protested.", "NHK"),
+    ]
+    story = engine.process_batch(earlier)[0].assignments[0].story_id
+    poll = [
+        art(3, 300, "Tokyo condemns launch, protests through Beijing embassy", source="Kyodo"),
+        art(4, 301, "Japan condemns North Korea ballistic missile launch", "Tokyo protested.", "AP"),
+        art(
+            5,
+            302,
+            "North Korea missile launch: Japan protests",
+            "The ballistic missile fell off Japan.",
+            "AFP",
+        ),
+    ]
+    decisions = engine.process_batch(poll)
+    first = decisions[0].assignments[0]
+    assert first.new_story and first.story_id != story, "on arrival, the first report found no story close"
+    (event,) = decisions[0].events
+    dev = engine.developments[event.development_id]
+    assert {a.assignments[0].development_id for a in decisions} == {dev.id}
+    # By the poll's end its poll-mates have linked it to the earlier story: the alert continues that one.
+    assert dev.story_id == story and not dev.story_is_new
+    assert (event.story_id, event.story_is_new) == (story, False)
+    assert first.story_id not in engine.stories
