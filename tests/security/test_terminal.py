@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import json
 import os
 import pty
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +29,7 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.terminal import SafeConsole, clean_excepthook
 from tests.security.hostile_text import (
     FORBIDDEN,
     HOSTILE,
@@ -240,3 +244,60 @@ def test_every_hostile_string_at_once_on_a_real_terminal(config: Path, tmp_path:
         assert_inert(visible, " ".join(command))
         for case in HOSTILE:
             assert case.shown in visible, (command, case.name)
+
+
+def hostile_seeds(folder: Path) -> Path:
+    """A seeds folder for the demo: the sample configuration and one JSON Feed whose outlet name and
+    items (about North Korea, so the demo's channel is alerted) carry every hostile string."""
+    feeds = folder / "feeds"
+    feeds.mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[2] / "seeds" / "storywatch.toml", folder / "storywatch.toml")
+    items, entries = [], []
+    for n, case in enumerate(HOSTILE):
+        guid = f"tag:hostile.example,2025:{n}"
+        published = f"2025-{1 + n % 12:02d}-{1 + n:02d}T0{n % 10}:00:00Z"
+        items.append(
+            {
+                "id": guid,
+                "url": f"https://hostile.example/{n}",
+                "title": f"North Korea talks {n}: {case.raw}",
+                "content_text": f"Pyongyang said {case.raw} about the summit {n}.",
+                "date_published": published,
+            }
+        )
+        entries.append({"guid": guid, "published": published})
+    outlet = "Hostile " + " ".join(case.raw for case in HOSTILE if len(case.raw) < 100)
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": outlet, "items": items}
+    (feeds / "hostile.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    record = {"file": "hostile.json", "outlet": outlet, "format": "json", "entries": entries}
+    record["content_type"] = "application/feed+json"
+    (feeds / "index.json").write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def test_the_demo_shows_hostile_feed_text_inertly(tmp_path: Path) -> None:
+    from bot.demo.session import run_demo
+
+    output = io.StringIO()
+    console = SafeConsole(file=output, width=2000, soft_wrap=True)
+    seeds = hostile_seeds(tmp_path / "seeds")
+    asyncio.run(run_demo(tmp_path / "data", console, seeds, verbose=True))
+    printed = output.getvalue()
+    assert_inert(printed, "demo")
+    assert printed.splitlines()[-1].startswith("summary: articles=")
+    for case in HOSTILE:
+        if not FORBIDDEN.search(case.raw) and case.raw != HUGE:
+            # Each article's poll line shows its title as written, markup and mentions included.
+            assert f"talks {HOSTILE.index(case)}: {case.shown}" in printed, case.name
+
+
+def test_an_uncaught_exception_quoting_feed_text_is_cleaned(capsys: pytest.CaptureFixture[str]) -> None:
+    case = HOSTILE[0]
+    try:
+        raise ValueError(f"bad title {case.raw} [/]")
+    except ValueError as exc:
+        clean_excepthook(ValueError, exc, exc.__traceback__)
+    printed = capsys.readouterr().err
+    assert printed.startswith("Traceback (most recent call last):")
+    assert_inert(printed, "traceback")
+    assert f"ValueError: bad title {case.shown} [/]" in printed
