@@ -21,7 +21,7 @@ from bot.stories.clusters import (
 from bot.stories.embedding import Embedder
 from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment, TopicAssignment
 from bot.stories.index import DenseRows, TermIndex, lightest
-from bot.stories.merging import merge_twins, rejoin_lone_stories, take_in_early
+from bot.stories.merging import merge_twins, restory, take_in_early
 from bot.stories.novelty import what_is_new
 from bot.stories.similarity import link_evidence, mix, mix_many
 from bot.stories.text import lead, slug_words
@@ -41,6 +41,8 @@ _NEAR_TERMS = 10
 # Merge records kept for the snapshot: only recent merges can still matter to a reader.
 _MAX_MERGES = 4096
 _NO_TERMS: frozenset[str] = frozenset()
+# A development's first few reports may still move it to another story; after these its story is settled.
+_SETTLED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +182,10 @@ class StoryEngine:
         created = [e.development_id for d in decisions for e in d.events if isinstance(e, NewDevelopment)]
         if len(created) > 1:
             merge_twins(self, created)
-        rejoin_lone_stories(self, created)
+        for dev_id in sorted(set(created)):
+            # The poll's reports settle the story of a development it started.
+            if (dev := self.developments.get(dev_id)) is not None and dev.article_count > 1:
+                restory(self, dev, poll_end=True)
         # Each article's assignment stays as decided when it came; its alerts follow any merge or move since.
         return [self._follow_merges(d) for d in decisions]
 
@@ -438,25 +443,46 @@ class StoryEngine:
         return self._topic_stories.get(topic_id, set())
 
     def move_to_story(self, dev: DevelopmentState, story_id: int) -> None:
-        """A development that started its story alone moves, with that story's reports, into another."""
+        """The development leaves its story for another with its reports (a story left empty goes)."""
         left = self.stories[dev.story_id]
         story = self.stories[story_id]
-        story.centroid.add(left.centroid.terms)
-        self._story_index[story.topic_id].add(story.id, left.centroid.terms)
-        if left.embedding is not None:
-            story.embedding = left.embedding if story.embedding is None else story.embedding + left.embedding
+        self._detach(left, dev)
+        story.centroid.add(dev.centroid.terms)
+        self._story_index[story.topic_id].add(story.id, dev.centroid.terms)
+        if dev.embedding is not None:
+            story.embedding = dev.embedding if story.embedding is None else story.embedding + dev.embedding
             self._story_rows.set(story.id, story.embedding)
         story.development_count += 1
-        if left.last_seen > story.last_seen:
-            story.last_seen = left.last_seen
+        if dev.last_seen > story.last_seen:
+            story.last_seen = dev.last_seen
             heapq.heappush(self._dormant, (story.last_seen, story.id))
         dev.story_id = story.id
         dev.story_is_new = False
         self.dirty_developments[dev.id] = dev
         self.dirty_stories[story.id] = story
-        left.development_count = 0
-        self.dirty_stories[left.id] = left
-        self._drop_story(left)
+
+    def _detach(self, story: StoryState, dev: DevelopmentState) -> None:
+        """Take a development's reports out of a story; a story left with none leaves the engine."""
+        story.development_count -= 1
+        self.dirty_stories[story.id] = story
+        if story.development_count <= 0:
+            self._drop_story(story)
+            return
+        terms = story.centroid.terms
+        touched = [t for t in dev.centroid.terms if t in terms]
+        for term in touched:
+            rest = terms[term] - dev.centroid.terms[term]
+            if rest > 1e-9:
+                terms[term] = rest
+            else:
+                del terms[term]
+        story.centroid.norm2 = sum([w * w for w in terms.values()])
+        index = self._story_index[story.topic_id]
+        index.remove(story.id, touched)
+        index.add(story.id, {t: terms[t] for t in touched if t in terms})
+        if dev.embedding is not None and story.embedding is not None:
+            story.embedding = story.embedding - dev.embedding
+            self._story_rows.set(story.id, story.embedding)
 
     def absorb(self, keep: DevelopmentState, gone: DevelopmentState) -> None:
         """Merge `gone` into `keep`; a story `gone` started alone goes with it into `keep`'s story."""
@@ -524,6 +550,8 @@ class StoryEngine:
             self._grow_story(story, vec, embedding, now)
             if dev.article_count == 2:
                 take_in_early(self, dev)
+            if dev.article_count <= _SETTLED:
+                restory(self, dev)
             grew = len(dev.sources) > known
             assignment = TopicAssignment(topic_id, dev.id, dev.story_id, False, False, score)
             event: Event = DevelopmentGrew(

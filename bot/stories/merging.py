@@ -68,39 +68,40 @@ def take_in_early(engine: StoryEngine, dev: DevelopmentState) -> list[int]:
 
 
 def story_link(engine: StoryEngine, dev: DevelopmentState, story_id: int) -> float:
-    """Link evidence (words and model together) between a development's articles and a story."""
+    """Link evidence (words and model together) between a development and a story, the development's own
+    reports left out of the story."""
     story = engine.stories[story_id]
-    lexical = cosine(dev.centroid.terms, story.centroid.terms)
-    if dev.embedding is None or story.embedding is None:
-        return link_evidence(lexical, None, engine.config)
-    norms = math.sqrt(float(dev.embedding @ dev.embedding) * float(story.embedding @ story.embedding))
-    return link_evidence(
-        lexical, float(dev.embedding @ story.embedding) / norms if norms else 0.0, engine.config
-    )
+    terms = story.centroid.terms
+    if dev.story_id == story_id:
+        own = dev.centroid.terms
+        terms = {t: w - own.get(t, 0.0) for t, w in terms.items() if w - own.get(t, 0.0) > 1e-9}
+    lexical = cosine(dev.centroid.terms, terms)
+    dense = None
+    if dev.embedding is not None and story.embedding is not None:
+        rest = story.embedding - dev.embedding if dev.story_id == story_id else story.embedding
+        norms = math.sqrt(float(dev.embedding @ dev.embedding) * float(rest @ rest))
+        dense = float(dev.embedding @ rest) / norms if norms > 1e-9 else 0.0
+    return link_evidence(lexical, dense, engine.config)
 
 
-def rejoin_lone_stories(engine: StoryEngine, created: Iterable[int]) -> None:
-    """A story started in this poll by one development that the poll's later reports link to another story
-    joins that one.
+def restory(engine: StoryEngine, dev: DevelopmentState, poll_end: bool = False) -> None:
+    """A young development moves to the story its reports so far link it to, when that beats its own.
 
-    Its first article found no story close; the other reports of the same poll may say otherwise, and a
-    story of one development has nothing else to keep it apart. Later polls leave it be: a development's
-    centroid drifts as it grows, and an old lone story is by then a story of its own.
+    Its first article chose the story alone; the next reports may say otherwise. The comparison leaves the
+    development's own reports out of its story. A story it started alone (nothing else in it to weigh
+    against) is left only at the end of the poll that started it, for a story the poll's reports link it
+    to: later, a grown development's centroid links more widely than an article's does.
     """
+    lone = engine.stories[dev.story_id].development_count <= 1
+    if lone and not poll_end:
+        return
     threshold = engine.config.story_threshold
-    for dev_id in sorted(set(created)):
-        dev = engine.developments.get(dev_id)
-        if dev is None or dev.article_count < 2:
-            continue
-        story = engine.stories.get(dev.story_id)
-        if story is None or story.development_count != 1:
-            continue
-        best, best_id = threshold, None
-        for other_id in sorted(engine.topic_story_ids(dev.topic_id)):
-            if other_id != story.id and (link := story_link(engine, dev, other_id)) >= best:
-                best, best_id = link, other_id
-        if best_id is not None:
-            engine.move_to_story(dev, best_id)
+    best, best_id = threshold, None
+    for story_id in sorted(engine.topic_story_ids(dev.topic_id)):
+        if story_id != dev.story_id and (link := story_link(engine, dev, story_id)) >= best:
+            best, best_id = link, story_id
+    if best_id is not None and best > story_link(engine, dev, dev.story_id):
+        engine.move_to_story(dev, best_id)
 
 
 def merge_twins(engine: StoryEngine, created: Iterable[int]) -> None:

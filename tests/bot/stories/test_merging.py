@@ -133,3 +133,44 @@ def test_a_story_started_in_a_poll_joins_the_story_its_poll_mates_link_it_to() -
     assert dev.story_id == story and not dev.story_is_new
     assert (event.story_id, event.story_is_new) == (story, False)
     assert first.story_id not in engine.stories
+
+
+def test_a_young_development_moves_to_the_story_its_next_reports_link_it_to() -> None:
+    engine = StoryEngine()
+    missiles = [
+        art(1, 0, "North Korea fires ballistic missile toward Japan", "Seoul's military said.", "Yonhap"),
+        art(2, 1, "North Korean ballistic missile lands off Japan", "Tokyo protested.", "NHK"),
+    ]
+    talks = [
+        art(3, 50, "US and North Korea hold nuclear talks in Stockholm", "Envoys met in Sweden.", "AP"),
+        art(4, 51, "Nuclear talks between US and North Korea open in Sweden", "The envoys met.", "AFP"),
+    ]
+    missile_story = engine.process_batch(missiles)[0].assignments[0].story_id
+    talks_story = engine.process_batch(talks)[0].assignments[0].story_id
+    assert missile_story != talks_story
+    # The first report of the breakdown names the missile test; the next ones are about the talks.
+    breakdown = [
+        art(
+            5,
+            120,
+            "North Korea says nuclear talks broke down, days after ballistic missile launch toward Japan",
+            source="Reuters",
+        ),
+        art(
+            6,
+            121,
+            "North Korea says nuclear talks with US in Sweden broke down",
+            "US envoys left Stockholm.",
+            "DW",
+        ),
+        art(
+            7, 122, "Nuclear talks in Stockholm broke down, North Korea says", "US envoys left Sweden.", "BBC"
+        ),
+    ]
+    decisions = engine.process_batch(breakdown)
+    first, *rest = (d.assignments[0] for d in decisions)
+    assert first.story_id == missile_story, "on arrival the first report went with the missile story"
+    dev = engine.developments[first.development_id]
+    assert all(a.development_id == dev.id for a in rest)
+    assert dev.story_id == talks_story and rest[-1].story_id == talks_story
+    assert engine.stories[missile_story].development_count == 1
