@@ -71,10 +71,7 @@ async def test_workers_taking_partitions_at_once_never_share_one(pg_url: str) ->
     try:
         await ensure_partitions(stores[0], 8, now=NOW)
         held = await asyncio.gather(
-            *(
-                acquire_partitions(s, owner=f"w{i}", now=NOW, lease_s=60, want=2)
-                for i, s in enumerate(stores)
-            )
+            *(acquire_partitions(s, owner=f"w{i}", now=NOW, lease_s=60, want=2) for i, s in enumerate(stores))
         )
         taken = [p.partition for leases in held for p in leases]
         assert sorted(taken) == list(range(8))
