@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +22,12 @@ from bot.stories.events import Decision, DevelopmentGrew, Event, NewDevelopment,
 from bot.stories.index import DenseRows, TermIndex, lightest
 from bot.stories.merging import merge_twins, restory, take_in_early
 from bot.stories.novelty import what_is_new
+from bot.stories.regroup import COPY_CANDIDATES, Regrouping
 from bot.stories.similarity import link_evidence, mix, mix_many
 from bot.stories.text import lead, slug_words
 from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
-from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, cosine, is_copy
+from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, is_copy
 
-_COPY_CANDIDATES = 2
 # Up to this many stories, scoring one by one costs less than numpy's per-call overhead.
 _ONE_BY_ONE = 8
 # A development sharing only a stray background word (lexical cosine below this) is no candidate...
@@ -38,8 +37,6 @@ _MIN_STORY_SHARED = 0.03
 # An article with no keyword of a topic is weighed only for the topics of its few nearest developments.
 _NEAR_TOPICS = 3
 _NEAR_TERMS = 10
-# Merge records kept for the snapshot: only recent merges can still matter to a reader.
-_MAX_MERGES = 4096
 _NO_TERMS: frozenset[str] = frozenset()
 # A development's first few reports may still move it to another story; after these its story is settled.
 _SETTLED = 3
@@ -91,7 +88,7 @@ def embedding_text(article: Article) -> str:
     return f"{article.title}. {body}" if body and not body.startswith(article.title) else article.title
 
 
-class StoryEngine:
+class StoryEngine(Regrouping):
     """Online clustering of a topic's articles into developments and stories.
 
     Not thread-safe and synchronous on purpose: the async layer calls it through asyncio.to_thread.
@@ -189,33 +186,6 @@ class StoryEngine:
         # Each article's assignment stays as decided when it came; its alerts follow any merge or move since.
         return [self._follow_merges(d) for d in decisions]
 
-    def _follow_merges(self, decision: Decision) -> Decision:
-        events = tuple(self._current(e) for e in decision.events)
-        if all(a is b for a, b in zip(events, decision.events, strict=True)):
-            return decision
-        return dataclasses.replace(decision, events=events)
-
-    def _current(self, event: Event) -> Event:
-        dev_id = event.development_id
-        while dev_id in self.merged_into:
-            dev_id = self.merged_into[dev_id]
-        dev = self.developments.get(dev_id)
-        if dev is None or (dev_id, dev.story_id, dev.story_is_new) == (
-            event.development_id,
-            event.story_id,
-            event.story_is_new,
-        ):
-            return event
-        return dataclasses.replace(
-            event,
-            development_id=dev.id,
-            story_id=dev.story_id,
-            story_is_new=dev.story_is_new,
-            headline=dev.headline,
-            what_is_new=dev.what_is_new,
-            source_count=len(dev.sources),
-        )
-
     def article_embedding(self) -> Any:
         """The current article's model vector, made the first time something asks for it.
 
@@ -272,18 +242,6 @@ class StoryEngine:
             if story is not None and story.last_seen == when:
                 dropped = story.centroid.prune(DORMANT_STORY_TERMS)
                 self._story_index[story.topic_id].remove(story_id, dropped)
-
-    def _index_terms(self, dev: DevelopmentState, vec: SparseVector) -> None:
-        """Add a vector to a development's weights in both indexes (its centroid takes it separately)."""
-        index = self._topic_devs.get(dev.topic_id)
-        if index is None:
-            index = self._topic_devs[dev.topic_id] = TermIndex()
-        index.add(dev.id, vec)
-        self._devs.add(dev.id, vec)
-
-    def _unindex_terms(self, dev: DevelopmentState, terms: Iterable[str]) -> None:
-        self._topic_devs[dev.topic_id].remove(dev.id, terms)
-        self._devs.remove(dev.id, terms)
 
     def near_topics(self) -> set[str]:
         """Topics of the few active developments sharing the most weight with the article's heaviest terms."""
@@ -363,7 +321,7 @@ class StoryEngine:
             order.append((-score, dev.id))
         order.sort()
         # Copies are checked against the members of the closest few only: a copy is close to its centroid too.
-        for rank, (negated, dev_id) in enumerate(order[:_COPY_CANDIDATES]):
+        for rank, (negated, dev_id) in enumerate(order[:COPY_CANDIDATES]):
             if -negated < cfg.join_threshold / 2:
                 break
             if any(is_copy(vec, m, cfg.near_duplicate) for m in devs[dev_id].members):
@@ -418,113 +376,6 @@ class StoryEngine:
         self._story_sims[key] = out
         self._story_links[key] = links
         return out
-
-    def _merge_neighbours(self, dev: DevelopmentState, ranked: list[tuple[float, int]]) -> DevelopmentState:
-        """An article fitting two developments may show they are one: merge them if their centroids agree."""
-        cfg = self.config
-        for score, other_id in ranked[1:_COPY_CANDIDATES]:
-            if score < cfg.join_threshold:
-                break
-            other = self.developments.get(other_id)
-            if other is None:
-                continue
-            if cosine(dev.centroid.terms, other.centroid.terms) < cfg.merge_threshold:
-                continue
-            keep, gone = (dev, other) if dev.article_count >= other.article_count else (other, dev)
-            self._absorb(keep, gone)
-            dev = keep
-        return dev
-
-    def topic_index(self, topic_id: str) -> TermIndex | None:
-        """The term index of a topic's active developments."""
-        return self._topic_devs.get(topic_id)
-
-    def topic_story_ids(self, topic_id: str) -> set[int]:
-        return self._topic_stories.get(topic_id, set())
-
-    def move_to_story(self, dev: DevelopmentState, story_id: int) -> None:
-        """The development leaves its story for another with its reports (a story left empty goes)."""
-        left = self.stories[dev.story_id]
-        story = self.stories[story_id]
-        self._detach(left, dev)
-        story.centroid.add(dev.centroid.terms)
-        self._story_index[story.topic_id].add(story.id, dev.centroid.terms)
-        if dev.embedding is not None:
-            story.embedding = dev.embedding if story.embedding is None else story.embedding + dev.embedding
-            self._story_rows.set(story.id, story.embedding)
-        story.development_count += 1
-        if dev.last_seen > story.last_seen:
-            story.last_seen = dev.last_seen
-            heapq.heappush(self._dormant, (story.last_seen, story.id))
-        dev.story_id = story.id
-        dev.story_is_new = False
-        self.dirty_developments[dev.id] = dev
-        self.dirty_stories[story.id] = story
-
-    def _detach(self, story: StoryState, dev: DevelopmentState) -> None:
-        """Take a development's reports out of a story; a story left with none leaves the engine."""
-        story.development_count -= 1
-        self.dirty_stories[story.id] = story
-        if story.development_count <= 0:
-            self._drop_story(story)
-            return
-        terms = story.centroid.terms
-        touched = [t for t in dev.centroid.terms if t in terms]
-        for term in touched:
-            rest = terms[term] - dev.centroid.terms[term]
-            if rest > 1e-9:
-                terms[term] = rest
-            else:
-                del terms[term]
-        story.centroid.norm2 = sum([w * w for w in terms.values()])
-        index = self._story_index[story.topic_id]
-        index.remove(story.id, touched)
-        index.add(story.id, {t: terms[t] for t in touched if t in terms})
-        if dev.embedding is not None and story.embedding is not None:
-            story.embedding = story.embedding - dev.embedding
-            self._story_rows.set(story.id, story.embedding)
-
-    def absorb(self, keep: DevelopmentState, gone: DevelopmentState) -> None:
-        """Merge `gone` into `keep`; a story `gone` started alone goes with it into `keep`'s story."""
-        self._absorb(keep, gone)
-        if gone.story_id == keep.story_id:
-            return
-        story = self.stories[keep.story_id]
-        story.centroid.add(gone.centroid.terms)
-        self._story_index[story.topic_id].add(story.id, gone.centroid.terms)
-        if gone.embedding is not None:
-            story.embedding = gone.embedding if story.embedding is None else story.embedding + gone.embedding
-            self._story_rows.set(story.id, story.embedding)
-        self.dirty_stories[story.id] = story
-        left = self.stories.get(gone.story_id)
-        if left is not None:
-            left.development_count -= 1
-            self.dirty_stories[left.id] = left
-            if left.development_count <= 0:
-                self._drop_story(left)
-
-    def _absorb(self, keep: DevelopmentState, gone: DevelopmentState) -> None:
-        self._unindex_terms(gone, gone.centroid.terms)
-        self._dev_rows.remove(gone.id)
-        keep.centroid.add(gone.centroid.terms)
-        self._index_terms(keep, gone.centroid.terms)
-        if gone.embedding is not None:
-            keep.embedding = gone.embedding if keep.embedding is None else keep.embedding + gone.embedding
-            self._dev_rows.set(keep.id, keep.embedding)
-        keep.members = (gone.members + keep.members)[-MAX_MEMBERS:]
-        keep.sources |= gone.sources
-        keep.article_count += gone.article_count
-        keep.first_seen = min(keep.first_seen, gone.first_seen)
-        if gone.last_seen > keep.last_seen:
-            keep.last_seen = gone.last_seen
-            heapq.heappush(self._dev_expiry, (keep.last_seen, keep.id))
-        for term, weight in gone.salience.items():
-            keep.salience[term] = keep.salience.get(term, 0.0) + weight
-        del self.developments[gone.id]
-        self.merged_into[gone.id] = keep.id
-        if len(self.merged_into) > _MAX_MERGES:
-            del self.merged_into[next(iter(self.merged_into))]
-        self.dirty_developments[keep.id] = keep
 
     def _assign(
         self,
@@ -654,25 +505,3 @@ class StoryEngine:
         if len(members) > self.config.max_stories:
             self._retire_story(members, now)
         return story, True
-
-    def _retire_story(self, members: set[int], now: float) -> None:
-        """Past the cap, a topic's least kept story leaves the engine (its rows stay in the store): one-off
-        stories before threads, the longest idle first. Stories with a development still open stay."""
-        idle = now - self.config.window_h * 3600.0
-        stories = self.stories
-        victims = [
-            (stories[sid].development_count > 1, stories[sid].last_seen, sid)
-            for sid in members
-            if stories[sid].last_seen < idle
-        ]
-        if not victims:
-            return
-        *_, story_id = min(victims)
-        self._drop_story(stories[story_id])
-
-    def _drop_story(self, story: StoryState) -> None:
-        """The story leaves the engine (its row stays in the store)."""
-        del self.stories[story.id]
-        self._topic_stories[story.topic_id].discard(story.id)
-        self._story_index[story.topic_id].remove(story.id, story.centroid.terms)
-        self._story_rows.remove(story.id)
