@@ -12,6 +12,7 @@ from functools import cache
 
 from discord import app_commands
 
+from bot.messages.cleaning import clean_untrusted
 from bot.models import Destination, Topic
 from bot.store.db import Store
 from bot.store.subscriptions import list_subscriptions
@@ -52,7 +53,9 @@ def _choices(topics: Iterable[Topic], typed: str) -> list[app_commands.Choice[st
 
 
 def _label(topic: Topic) -> str:
-    label = f"{topic.id} — {topic.name}" if topic.name and topic.name != topic.id else topic.id
+    # Topic names come from chat members: one line, no controls or bidi characters in Discord's menu.
+    name = clean_untrusted(topic.name or "", multiline=False).strip()
+    label = f"{topic.id} — {name}" if name and name != topic.id else topic.id
     return label if len(label) <= NAME_LIMIT else label[: NAME_LIMIT - 1] + "…"
 
 

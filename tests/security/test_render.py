@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from adapters.console import ConsoleAdapter
+from adapters.discord.autocomplete import topic_choices
 from adapters.discord.markup import DISCORD_CAPABILITIES
 from adapters.discord.render import render as render_discord
 from adapters.slack.limits import SLACK_CAPABILITIES
@@ -216,3 +217,21 @@ def test_console_adapter_alerts_and_replies(tmp_path: Path, case: Hostile) -> No
     assert_inert(printed, "console")
     # Markup and mentions are text here: the headline, the outlet and the source line show them whole.
     assert printed.count(visible_prefix(case)) >= 3
+
+
+def test_discord_topic_suggestions_show_hostile_names_inertly(tmp_path: Path) -> None:
+    async def suggestions() -> list[str]:
+        database = tmp_path / "storywatch.sqlite"
+        await store_hostile(database, HOSTILE)
+        store = await open_store(f"sqlite+aiosqlite:///{database}")
+        try:
+            return [choice.name for choice in await topic_choices(store, "topic")]
+        finally:
+            await store.close()
+
+    names = asyncio.run(suggestions())
+    assert len(names) == min(len(HOSTILE), 25)
+    for name in names:
+        assert_inert(name, "discord suggestion")
+        assert "\n" not in name and len(name) <= 100
+    assert any("[link=file:///etc/passwd]" in name for name in names)
