@@ -94,6 +94,8 @@ class TopicMatcher:
         self._by_keyword: dict[str, set[str]] = {}
         self._by_seed: dict[str, set[str]] = {}
         self._always: set[str] = set()
+        # Topics with a source filter that may match on its own (most of that source's articles).
+        self._by_source_only = False
         self._order: dict[str, int] = {}
         self._regex = any("re:" in topic.query for topic in self.topics)
         for topic in self.topics:
@@ -111,6 +113,7 @@ class TopicMatcher:
                     self._by_keyword.setdefault(leaf.stems[0], set()).add(topic.id)
                 else:
                     self._always.add(topic.id)
+                    self._by_source_only |= leaf.kind == "source"
             for stem in state.seed:
                 self._by_seed.setdefault(stem, set()).add(topic.id)
         # A word in many topics' names or descriptions ('news', 'topic') says nothing of which one an
@@ -119,8 +122,11 @@ class TopicMatcher:
         self._by_seed = {stem: ids for stem, ids in self._by_seed.items() if len(ids) <= common}
 
     def may_need_model(self, text: ArticleText) -> bool:
-        """Whether deciding this article will likely ask the model: a keyword of some topic appears in it."""
-        if not self.topics or self._always:
+        """Whether deciding this article will likely ask the model: a keyword of some topic appears in it.
+
+        A regular expression is rarely met: an article it matches is embedded on its own when it needs to be.
+        """
+        if not self.topics or self._by_source_only:
             return True
         keywords = self._by_keyword
         return any(t.stem in keywords for t in text.title) or any(t.stem in keywords for t in text.body)
