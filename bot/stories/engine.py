@@ -78,8 +78,9 @@ class EngineConfig:
     story_caution: float = 0.5
 
 
-# Without the model, similarities run lower (no dense share), so the cut-offs sit lower too.
-LEXICAL_CONFIG = EngineConfig(join_threshold=0.055, story_threshold=0.20)
+# Without the model, similarities run lower (no dense share), so the cut-offs sit lower too; and with the
+# words as the only evidence, nothing backs a story below its threshold (no caution zone).
+LEXICAL_CONFIG = EngineConfig(join_threshold=0.055, story_threshold=0.20, story_caution=1.0)
 
 
 def embedding_text(article: Article) -> str:

@@ -77,7 +77,7 @@ async def test_every_command(start_bot: StartBot, mode: str) -> None:
     ]
 
     reply = await bot.command(f"timeline {story}")
-    assert reply["text"].startswith("Timeline: ") and "2 developments" in reply["text"]
+    assert reply["text"].startswith("Timeline: ") and "1 development" in reply["text"]
 
     reply = await bot.command(f"mute {story}")
     assert reply["response_type"] == "in_channel" and reply["text"].startswith(f"Muted story {story}")
