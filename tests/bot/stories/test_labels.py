@@ -79,3 +79,13 @@ def test_attribution_and_numbers_are_no_label() -> None:
 def test_nothing_to_say_gives_an_empty_label() -> None:
     assert story_label([]) == ""
     assert story_label([["2024 — 10:00"]]) == ""
+
+
+def test_a_label_is_plain_words_whatever_the_headlines_hold() -> None:
+    hostile = [
+        ["<!channel> *Kim* meets [Putin](https://evil.example) in Vladivostok @everyone"],
+        ["<@U123> Kim and Putin `sign` a pact in Vladivostok ||spoiler||"],
+    ]
+    label = story_label(hostile)
+    parts = [part.replace(" ", "").replace(".", "") for part in label.split(" · ")]
+    assert label and all(part.isalnum() for part in parts), label

@@ -155,3 +155,12 @@ def test_no_usable_sentence_gives_nothing_and_the_word_list_is_tidied() -> None:
         "airport, local, greeted"
     )
     assert tidy_terms("Lavrov, arrived, Pyongyang", "Russia's Lavrov arrives in North Korea") == "Pyongyang"
+
+
+def test_feed_markup_in_a_sentence_is_left_as_text_for_the_renderers_to_escape() -> None:
+    text = (
+        "Officials told <!channel> and @everyone that *talks* would resume in [Hanoi](https://evil.example)."
+    )
+    line = new_sentence([report("Talks to resume", text)], "Talks to resume", known=set())
+    # Taken as it was written: no markup added or half-removed here (each adapter escapes it).
+    assert line == text
