@@ -20,7 +20,7 @@ from rich.console import Group, RenderableType
 from rich.rule import Rule
 from rich.text import Text
 
-from adapters.base import CommandHandler
+from bot.chat import CommandHandler
 from bot.commands import CommandRequest, command_for_button
 from bot.messages import Capabilities, DeliveryError, Receipt, check_fits, fit_message
 from bot.messages.cleaning import clean_untrusted

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from adapters.base import AdapterContext, ChatAdapter
 from adapters.console import ConsoleAdapter
+from bot.chat import AdapterContext, ChatAdapter
 from bot.clock import Clock, SystemClock
 from bot.commands import AccessPolicy, CommandRequest, CommandServices, handle
 from bot.config import ConfigError, Secrets, Settings
@@ -28,6 +28,7 @@ from bot.services import StoreCommandServices, TopicsChanged, digest_request_unw
 from bot.services.config_sync import sync_config
 from bot.services.digest_now import queue_digests_now
 from bot.store.db import Store, open_store
+from bot.store.ports import adapter_ports
 from bot.workers import release_dead_leases, worker_id
 from jobs.liveness import Liveness
 from jobs.metrics import PrometheusMetrics
@@ -213,7 +214,8 @@ class Runtime:
             adapters = list(self._given_adapters) if self._given_adapters is not None else None
             if adapters is None:
                 secrets = self._secrets or Secrets.from_env()
-                adapters = build_adapters(AdapterContext(settings, secrets, self._store, self.clock))
+                ports = adapter_ports(self._store)
+                adapters = build_adapters(AdapterContext(settings, secrets, ports, self.clock))
             synced = await sync_config(self._store, settings, now=self.clock.now())
             await release_dead_leases(self._store)
             self._services = StoreCommandServices(

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from adapters.base import ChatAdapter
+from bot.chat import ChatAdapter
 from bot.clock import Clock
 from bot.messages import DeliveryError, split_message
 from bot.messages.routing import story_thread_of

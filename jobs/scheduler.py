@@ -17,7 +17,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from adapters.base import ChatAdapter
+from bot.chat import ChatAdapter
 from bot.clock import Clock
 from bot.config import Settings
 from bot.ingest.fetch import Fetcher

@@ -360,19 +360,20 @@ async def test_stop_drains_the_jobs_then_stops_adapters(settings: Settings, sess
 
 
 async def test_the_console_is_the_adapter_when_none_is_enabled(tmp_path: Path) -> None:
-    from adapters.base import AdapterContext
+    from bot.chat import AdapterContext
     from bot.config import Secrets
     from bot.models import Platform
+    from bot.store.ports import adapter_ports
 
     store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
     try:
         clock = ManualClock(NOW)
         settings = make_settings(tmp_path)
         assert enabled_platforms(settings) == [Platform.CONSOLE]
-        context = AdapterContext(settings, Secrets(), store, clock)
+        context = AdapterContext(settings, Secrets(), adapter_ports(store), clock)
         assert [a.platform for a in build_adapters(context)] == [Platform.CONSOLE]
         slack = make_settings(tmp_path, slack={"enabled": True})
         with pytest.raises(ConfigError, match=r"slack\.enabled"):
-            build_adapters(AdapterContext(slack, Secrets(), store, clock), factories={})
+            build_adapters(AdapterContext(slack, Secrets(), adapter_ports(store), clock), factories={})
     finally:
         await store.close()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from adapters.base import AdapterContext, ChatAdapter
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.markup import DISCORD_CAPABILITIES
+from bot.chat import AdapterContext, ChatAdapter
 
 __all__ = ["DISCORD_CAPABILITIES", "DiscordAdapter", "create_adapter"]
 

@@ -14,7 +14,6 @@ import logging
 import discord
 from discord import app_commands
 
-from adapters.base import AdapterContext, CommandHandler
 from adapters.discord.client import Sharding, build_client, recommended_sharding, sync_commands
 from adapters.discord.commands import CommandContext, NotChannelManager, StoryCommands
 from adapters.discord.convert import request_for
@@ -22,6 +21,7 @@ from adapters.discord.markup import DISCORD_CAPABILITIES
 from adapters.discord.render import button_of
 from adapters.discord.replies import QUICK_S, answer, tell
 from adapters.discord.transport import Transport
+from bot.chat import AdapterContext, CommandHandler
 from bot.commands import AccessPolicy, command_for_button
 from bot.config import ConfigError
 from bot.messages import Capabilities, DeliveryError, Receipt
@@ -54,7 +54,7 @@ class DiscordAdapter:
         self._on_command: CommandHandler | None = None
         self.commands = StoryCommands(
             CommandContext(
-                store=context.store,
+                lookups=context.ports.lookups,
                 caps=capabilities,
                 access=AccessPolicy.from_settings(context.settings),
                 handler=lambda: self._on_command,

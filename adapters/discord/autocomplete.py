@@ -1,4 +1,4 @@
-"""Autocomplete for topic, subscription and time-zone options: read-only lookups in the store.
+"""Autocomplete for topic, subscription and time-zone options: the core's read-only lookups port.
 
 Discord shows at most 25 suggestions and waits about 3 s for them; a suggestion's name (what people
 see) is at most 100 characters, its value (what the command gets) the topic id.
@@ -14,25 +14,23 @@ from discord import app_commands
 
 from bot.messages.cleaning import clean_untrusted
 from bot.models import Destination, Topic
-from bot.store.db import Store
-from bot.store.subscriptions import list_subscriptions
-from bot.store.topics import list_topics
+from bot.ports import ChoiceLookups
 
 MAX_CHOICES = 25
 NAME_LIMIT = 100
 
 
-async def topic_choices(store: Store, typed: str) -> list[app_commands.Choice[str]]:
+async def topic_choices(lookups: ChoiceLookups, typed: str) -> list[app_commands.Choice[str]]:
     """Topics whose id or name contains what was typed, those starting with it first."""
-    return _choices(await list_topics(store), typed)
+    return _choices(await lookups.list_topics(), typed)
 
 
 async def subscribed_choices(
-    store: Store, channel: Destination, typed: str
+    lookups: ChoiceLookups, channel: Destination, typed: str
 ) -> list[app_commands.Choice[str]]:
     """The channel's subscribed topics (what `unsubscribe` can take)."""
-    followed = {subscription.topic_id for subscription in await list_subscriptions(store, channel)}
-    topics = {topic.id: topic for topic in await list_topics(store)}
+    followed = {subscription.topic_id for subscription in await lookups.list_subscriptions(channel)}
+    topics = {topic.id: topic for topic in await lookups.list_topics()}
     return _choices([topics.get(topic_id) or Topic(topic_id, topic_id, "") for topic_id in followed], typed)
 
 

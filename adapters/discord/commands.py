@@ -17,14 +17,14 @@ from typing import Literal
 import discord
 from discord import app_commands
 
-from adapters.base import CommandHandler
 from adapters.discord.autocomplete import subscribed_choices, timezone_choices, topic_choices
 from adapters.discord.convert import OptionError, command_text, request_for, switch, word
 from adapters.discord.replies import QUICK_S, answer, tell
+from bot.chat import CommandHandler
 from bot.commands import AccessPolicy, Need, need_for
 from bot.commands.syntax import NAMES
 from bot.messages import Capabilities
-from bot.store.db import Store
+from bot.ports import ChoiceLookups
 
 # Changes to the channel or the topics: their success is announced to the channel, other replies are private.
 PUBLIC_ON_SUCCESS = frozenset(
@@ -50,9 +50,9 @@ class NotChannelManager(app_commands.CheckFailure):
 
 @dataclass(frozen=True, slots=True)
 class CommandContext:
-    """What the subcommands need: where commands go, the store for suggestions, the reply limits."""
+    """What the subcommands need: where commands go, the lookups for suggestions, the reply limits."""
 
-    store: Store
+    lookups: ChoiceLookups
     caps: Capabilities
     access: AccessPolicy
     handler: Callable[[], CommandHandler | None]
@@ -157,7 +157,7 @@ class StoryCommands(app_commands.Group):
     @unsubscribe.autocomplete("topic")
     async def _followed(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         channel = request_for(interaction, "").channel_destination
-        return await subscribed_choices(self.context.store, channel, typed)
+        return await subscribed_choices(self.context.lookups, channel, typed)
 
     @app_commands.command(name="list", description="This channel's subscriptions")
     async def list_subscriptions(self, interaction: discord.Interaction) -> None:
@@ -203,7 +203,7 @@ class StoryCommands(app_commands.Group):
     @topic_remove.autocomplete("topic")
     @timeline.autocomplete("topic")
     async def _topics(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return await topic_choices(self.context.store, typed)
+        return await topic_choices(self.context.lookups, typed)
 
     @app_commands.command(name="story", description="A story: when it started, its latest developments")
     async def show_story(self, interaction: discord.Interaction, story: STORY_ID) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import discord
 
-from adapters.base import CommandRequest
+from bot.chat import CommandRequest
 from bot.models import Platform
 
 

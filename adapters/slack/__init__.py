@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from adapters.base import AdapterContext, ChatAdapter
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.limits import SLACK_CAPABILITIES
+from bot.chat import AdapterContext, ChatAdapter
 
 __all__ = ["SLACK_CAPABILITIES", "SlackAdapter", "create_adapter"]
 
 
 def create_adapter(context: AdapterContext) -> ChatAdapter:
     """The runtime's entry point when `[slack] enabled = true`."""
-    return SlackAdapter(context.settings.slack, context.secrets, context.store, context.clock)
+    return SlackAdapter(
+        context.settings.slack, context.secrets, context.ports.slack_installations, context.clock
+    )

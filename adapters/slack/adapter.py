@@ -14,7 +14,6 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import CommandHandler
 from adapters.slack.clients import posting_client, reading_client
 from adapters.slack.errors import error_code, is_token_error
 from adapters.slack.installations import StoreInstallations, oauth_settings
@@ -23,13 +22,13 @@ from adapters.slack.listeners import register
 from adapters.slack.managers import ChannelManagers
 from adapters.slack.posting import Poster, missing_workspace
 from adapters.slack.transport import HttpTransport, SocketModeTransport, Transport, build_app
+from bot.chat import CommandHandler
 from bot.clock import Clock
 from bot.commands import CommandRequest
 from bot.config import ConfigError, Secrets, SlackSettings
 from bot.messages import Capabilities, DeliveryError, Receipt
 from bot.models import Destination, Message, Platform
-from bot.store.db import Store
-from bot.store.slack_installations import bot_token_for_workspace
+from bot.ports import SlackInstallationStore
 
 log = logging.getLogger("storywatch.adapters.slack")
 
@@ -42,7 +41,7 @@ class SlackAdapter:
         self,
         settings: SlackSettings,
         secrets: Secrets,
-        store: Store,
+        installations: SlackInstallationStore,
         clock: Clock,
         *,
         capabilities: Capabilities = SLACK_CAPABILITIES,
@@ -54,13 +53,13 @@ class SlackAdapter:
         self._multi_workspace = _check(settings, secrets)
         self._bot_token = None if self._multi_workspace else secrets.slack_bot_token
         self._client_id = secrets.slack_client_id or ""
-        self._store = store
+        self._installations = installations
         # No token of its own: bolt gives each request a copy holding the workspace's token.
         self._client = reading_client(settings.api_url)
         oauth = None
         if self._multi_workspace:
-            installations = StoreInstallations(store, clock, self._client_id)
-            oauth = oauth_settings(installations, self._client_id, secrets.slack_client_secret or "")
+            bolt_installations = StoreInstallations(installations, clock, self._client_id)
+            oauth = oauth_settings(bolt_installations, self._client_id, secrets.slack_client_secret or "")
         self.app = build_app(
             self._client,
             signing_secret=secrets.slack_signing_secret if settings.mode == "http" else None,
@@ -158,7 +157,7 @@ class SlackAdapter:
         cached = self._tokens.get(workspace)
         if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_S:
             return cached[1]
-        token = await bot_token_for_workspace(self._store, self._client_id, workspace)
+        token = await self._installations.bot_token(self._client_id, workspace)
         if token is None:
             raise missing_workspace(workspace)
         self._tokens[workspace] = (time.monotonic(), token)

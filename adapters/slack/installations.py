@@ -1,7 +1,8 @@
 """Multi-workspace mode: bolt's OAuth flow, with the installations kept in our store.
 
-`StoreInstallations` is slack_sdk's AsyncInstallationStore over bot.store.slack_installations, so bolt
-finds each workspace's bot token there for incoming requests and the poster finds it for deliveries.
+`StoreInstallations` is slack_sdk's AsyncInstallationStore over the core's installation port
+(bot.ports.SlackInstallationStore), so bolt finds each workspace's bot token there for incoming
+requests and the poster finds it for deliveries.
 The OAuth `state` is a signed, five-minute token (slack_sdk's stateless store, keyed by the client
 secret): it needs no table and works across processes; the browser cookie bolt sets still binds it to
 the person who started the install, and Slack's single-use codes stop a replayed callback.
@@ -20,13 +21,7 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.stateless import StatelessOAuthStateStore
 
 from bot.clock import Clock
-from bot.store.db import Store
-from bot.store.slack_installations import (
-    InstallationKey,
-    delete_installations,
-    find_installation,
-    save_installation,
-)
+from bot.ports import InstallationKey, SlackInstallationStore
 
 log = logging.getLogger("storywatch.adapters.slack.installations")
 
@@ -44,8 +39,8 @@ STATE_LIFETIME_S = 300
 
 
 class StoreInstallations(AsyncInstallationStore):
-    def __init__(self, store: Store, clock: Clock, client_id: str) -> None:
-        self._store = store
+    def __init__(self, rows: SlackInstallationStore, clock: Clock, client_id: str) -> None:
+        self._rows = rows
         self._clock = clock
         self._client_id = client_id
 
@@ -60,8 +55,7 @@ class StoreInstallations(AsyncInstallationStore):
 
     async def async_save(self, installation: Installation) -> None:
         key = self._key(installation.enterprise_id, installation.team_id, installation.is_enterprise_install)
-        await save_installation(
-            self._store,
+        await self._rows.save(
             key,
             user_id=installation.user_id,
             bot_token=installation.bot_token,
@@ -88,13 +82,13 @@ class StoreInstallations(AsyncInstallationStore):
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
         key = self._key(enterprise_id, team_id, is_enterprise_install)
-        data = await find_installation(self._store, key, user_id=user_id)
+        data = await self._rows.find(key, user_id=user_id)
         if data is None:
             return None
         installation = _installation(data)
         if user_id is not None:
             # The user's own row may predate a reinstall: the bot token is always the newest one.
-            newest = await find_installation(self._store, key, with_bot_token=True)
+            newest = await self._rows.find(key, with_bot_token=True)
             if newest is not None:
                 bot = _installation(newest)
                 installation.bot_token, installation.bot_id = bot.bot_token, bot.bot_id
@@ -111,7 +105,7 @@ class StoreInstallations(AsyncInstallationStore):
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
         key = self._key(enterprise_id, team_id, is_enterprise_install)
-        data = await find_installation(self._store, key, with_bot_token=True)
+        data = await self._rows.find(key, with_bot_token=True)
         return _installation(data).to_bot() if data is not None else None
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
@@ -123,7 +117,7 @@ class StoreInstallations(AsyncInstallationStore):
     ) -> None:
         for is_org in (False, True):
             key = self._key(enterprise_id, team_id, is_org)
-            gone = await delete_installations(self._store, key, user_id=user_id)
+            gone = await self._rows.delete(key, user_id=user_id)
             if gone:
                 log.info(
                     "slack installation removed team=%s enterprise=%s rows=%d", team_id, enterprise_id, gone

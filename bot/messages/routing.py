@@ -1,6 +1,6 @@
 """How a subscription's options route its messages, said in the metadata every adapter reads.
 
-The keys (adapters/base.py documents what each platform does with them):
+The keys (bot/chat.py documents what each platform does with them):
 - `thread` = "story": a story-threaded alert. Sent with no `Destination.thread`, it starts the story's
   thread and its Receipt names the thread; delivery then sends the story's later alerts into it.
 - `story_id`, `thread_name`: which story, and the thread's title where the platform shows one.

@@ -9,35 +9,15 @@ is stored with team_id '' and found by its enterprise_id.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, select
 
+from bot.ports import InstallationKey
 from bot.store.db import Db, reading, writing
 from bot.store.schema import slack_installations
 from bot.store.sql import upsert_insert
-
-
-@dataclass(frozen=True, slots=True)
-class InstallationKey:
-    """Where an installation belongs: the app (client id), the org and the workspace."""
-
-    client_id: str
-    enterprise_id: str | None
-    team_id: str | None
-    is_enterprise_install: bool = False
-
-    @property
-    def team(self) -> str:
-        # An org-wide install belongs to no single workspace.
-        return "" if self.is_enterprise_install else (self.team_id or "")
-
-    @property
-    def enterprise(self) -> str:
-        return self.enterprise_id or ""
-
 
 # What a newer install by the same user replaces.
 _REPLACED = ("is_enterprise_install", "bot_token", "data", "installed_at")
@@ -128,3 +108,32 @@ async def bot_token_for_workspace(db: Db, client_id: str, team_id: str) -> str |
     if len({row.enterprise_id for row in rows}) == 1:
         return str(rows[0].bot_token)
     return None
+
+
+class SlackInstallationRows:
+    """bot.ports.SlackInstallationStore on the store: what the Slack adapter is given instead of it."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def save(
+        self,
+        key: InstallationKey,
+        *,
+        user_id: str,
+        bot_token: str | None,
+        data: Mapping[str, Any],
+        now: datetime,
+    ) -> None:
+        await save_installation(self._db, key, user_id=user_id, bot_token=bot_token, data=data, now=now)
+
+    async def find(
+        self, key: InstallationKey, *, user_id: str | None = None, with_bot_token: bool = False
+    ) -> dict[str, Any] | None:
+        return await find_installation(self._db, key, user_id=user_id, with_bot_token=with_bot_token)
+
+    async def delete(self, key: InstallationKey, *, user_id: str | None = None) -> int:
+        return await delete_installations(self._db, key, user_id=user_id)
+
+    async def bot_token(self, client_id: str, team_id: str) -> str | None:
+        return await bot_token_for_workspace(self._db, client_id, team_id)

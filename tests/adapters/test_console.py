@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from adapters.base import ChatAdapter
 from adapters.console import CONSOLE_CAPABILITIES, ConsoleAdapter, command_text
+from bot.chat import ChatAdapter
 from bot.commands import AccessPolicy, CommandRequest, handle
 from bot.messages import DeliveryError, Receipt, build_alert, build_digest, split_message
 from bot.models import Button, Destination, Link, Message, Platform, Section

@@ -13,14 +13,15 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from sqlalchemy import select
 
-from adapters.base import AdapterContext
 from adapters.discord import DiscordAdapter
+from bot.chat import AdapterContext
 from bot.clock import SystemClock
 from bot.commands import AccessPolicy, CommandRequest, handle
 from bot.config import Secrets, Settings, settings_from_mapping
 from bot.models import Message
 from bot.services import StoreCommandServices
 from bot.store import Store, open_store
+from bot.store.ports import adapter_ports
 from bot.store.schema import stories
 from tests.bot.services.seed import seed_news
 from tests.fakes.discord import MEMBER, MODERATOR, TOKEN, FakeDiscord, Person, Reply
@@ -73,7 +74,7 @@ async def start_bot(
             return await handler(request)
         return await handle(request, services, access=access)
 
-    context = AdapterContext(settings, Secrets(discord_token=TOKEN), store, SystemClock())
+    context = AdapterContext(settings, Secrets(discord_token=TOKEN), adapter_ports(store), SystemClock())
     adapter = DiscordAdapter(context, guild_ready_timeout=0.05, **adapter_options)
     await adapter.start(core)
     return Bot(adapter, store, settings, requests)

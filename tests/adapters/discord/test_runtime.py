@@ -16,14 +16,15 @@ from typing import Any
 import pytest
 
 import bot.runtime as runtime_module
-from adapters.base import AdapterContext
 from adapters.discord import DiscordAdapter
 from adapters.discord.client import ShardedClient
+from bot.chat import AdapterContext
 from bot.clock import SteppedClock, SystemClock
 from bot.config import ConfigError, Secrets, settings_from_mapping
 from bot.models import Destination, Message, Platform
 from bot.runtime import Runtime
 from bot.store import Store
+from bot.store.ports import adapter_ports
 from bot.store.subscriptions import list_subscriptions
 from jobs.delivery import DeliverySettings
 from jobs.scheduler import JobSettings
@@ -166,7 +167,7 @@ async def test_a_refused_or_missing_token_is_a_clear_configuration_error(
     settings = discord_settings(tmp_path)
     with pytest.raises(ConfigError, match="DISCORD_TOKEN was refused by Discord"):
         await start_bot(store, settings)
-    adapter = DiscordAdapter(AdapterContext(settings, Secrets(), store, SystemClock()))
+    adapter = DiscordAdapter(AdapterContext(settings, Secrets(), adapter_ports(store), SystemClock()))
     with pytest.raises(ConfigError, match="DISCORD_TOKEN is not in the environment"):
         await adapter.start(lambda request: _never(request))
 

@@ -24,6 +24,7 @@ from bot.models import Subscription
 from bot.runtime import JobContext, JobHooks, RunningJobs, Runtime
 from bot.services.digest_now import queue_digests_now
 from bot.store import Store, open_store
+from bot.store.slack_installations import SlackInstallationRows
 from jobs.delivery import DeliverySettings
 from jobs.scheduler import JobSettings, start_jobs
 from tests.bot.services.seed import T0, TOPICS, seed_news
@@ -257,7 +258,7 @@ async def start_bot(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[StartBot]:
         adapter = SlackAdapter(
             settings.slack,
             secrets(**(secret_changes or {})),
-            adapter_store,
+            SlackInstallationRows(adapter_store),
             clock,
             capabilities=caps,
             http_port=0,

@@ -23,6 +23,7 @@ from bot.models import Destination, Link, Message, Platform, Section, Subscripti
 from bot.store import Store
 from bot.store.outbox import NewMessage, count_messages, enqueue_messages
 from bot.store.schema import stories
+from bot.store.slack_installations import SlackInstallationRows
 from bot.store.topics import upsert_topic
 from jobs.delivery import Deliverer
 from tests.adapters.slack.conftest import (
@@ -48,7 +49,8 @@ async def _no_commands(request: object) -> Message:
 @pytest.fixture
 async def adapter(tmp_path: Path, fake: FakeSlack, store: Store) -> AsyncIterator[SlackAdapter]:
     settings = slack_settings(tmp_path, fake)
-    slack = SlackAdapter(settings.slack, secrets(), store, SystemClock(), capabilities=FAST_CAPS, http_port=0)
+    rows = SlackInstallationRows(store)
+    slack = SlackAdapter(settings.slack, secrets(), rows, SystemClock(), capabilities=FAST_CAPS, http_port=0)
     await slack.start(_no_commands)
     yield slack
     await slack.stop()
@@ -186,7 +188,8 @@ async def test_a_part_left_unsettled_by_a_dead_worker_is_looked_for_before_posti
     # The first process posted k#0 and died before recording it; this one knows nothing of it.
     first = await adapter.send(HERE, part("hello", "k#0"))
     settings = slack_settings(tmp_path, fake)
-    fresh = SlackAdapter(settings.slack, secrets(), store, SystemClock(), capabilities=FAST_CAPS, http_port=0)
+    rows = SlackInstallationRows(store)
+    fresh = SlackAdapter(settings.slack, secrets(), rows, SystemClock(), capabilities=FAST_CAPS, http_port=0)
     await fresh.start(_no_commands)
     try:
         again = await fresh.send(HERE, part("hello", "k#0", unsettled="1"))

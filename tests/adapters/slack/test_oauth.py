@@ -16,7 +16,7 @@ from bot.clock import ManualClock
 from bot.messages import DeliveryError
 from bot.models import Destination, Message, Platform, Section
 from bot.store import Store, open_store
-from bot.store.slack_installations import bot_token_for_workspace
+from bot.store.slack_installations import SlackInstallationRows, bot_token_for_workspace
 from tests.adapters.slack.conftest import NOW, Bot, StartBot, eventually
 from tests.fakes.slack import Workspace
 
@@ -48,7 +48,7 @@ def _installation(team: str | None, user: str, token: str, *, enterprise: str | 
 
 async def test_installations_are_kept_per_workspace_and_installer(any_store: Store) -> None:
     clock = ManualClock(NOW)
-    installations = StoreInstallations(any_store, clock, CLIENT_ID)
+    installations = StoreInstallations(SlackInstallationRows(any_store), clock, CLIENT_ID)
     await installations.async_save(_installation("T1", "U1", "xoxb-a"))
     bot = await installations.async_find_bot(enterprise_id=None, team_id="T1")
     assert bot is not None and bot.bot_token == "xoxb-a" and bot.bot_scopes == ["commands", "chat:write"]

@@ -10,15 +10,17 @@ import aiohttp
 import pytest
 import yaml
 
-from adapters.base import AdapterContext
 from adapters.slack import SlackAdapter
 from adapters.slack.installations import BOT_SCOPES
+from bot.chat import AdapterContext
 from bot.clock import SystemClock
 from bot.commands import CommandRequest
 from bot.config import ConfigError, SlackSettings
 from bot.models import Message
 from bot.runtime import build_adapters
 from bot.store import Store
+from bot.store.ports import adapter_ports
+from bot.store.slack_installations import SlackInstallationRows
 from tests.adapters.slack.conftest import CHANNEL, Bot, StartBot, secrets, slack_settings
 from tests.fakes.slack import FakeSlack
 
@@ -29,7 +31,7 @@ async def test_the_runtime_builds_the_slack_adapter_when_enabled(
     tmp_path: Path, fake: FakeSlack, store: Store
 ) -> None:
     settings = slack_settings(tmp_path, fake, mode="socket")
-    [adapter] = build_adapters(AdapterContext(settings, secrets(), store, SystemClock()))
+    [adapter] = build_adapters(AdapterContext(settings, secrets(), adapter_ports(store), SystemClock()))
     assert isinstance(adapter, SlackAdapter) and adapter.platform.value == "slack"
     caps = adapter.capabilities
     assert caps.max_sections * 3 + 2 <= 50, "a section is at most three blocks"
@@ -51,7 +53,7 @@ def test_incomplete_settings_are_refused_saying_what_is_missing(
 ) -> None:
     settings = slack_settings(tmp_path, fake, mode=mode)
     with pytest.raises(ConfigError, match=message):
-        SlackAdapter(settings.slack, secrets(**changes), store, SystemClock())
+        SlackAdapter(settings.slack, secrets(**changes), SlackInstallationRows(store), SystemClock())
 
 
 @pytest.mark.parametrize(
@@ -69,7 +71,9 @@ async def test_a_token_slack_refuses_stops_start_with_slacks_error(
     tmp_path: Path, fake: FakeSlack, store: Store, mode: str, changes: dict[str, str], message: str
 ) -> None:
     settings = slack_settings(tmp_path, fake, mode=mode)
-    adapter = SlackAdapter(settings.slack, secrets(**changes), store, SystemClock(), http_port=0)
+    adapter = SlackAdapter(
+        settings.slack, secrets(**changes), SlackInstallationRows(store), SystemClock(), http_port=0
+    )
     with pytest.raises(ConfigError, match=message):
         await adapter.start(_unused)
     await adapter.stop()
@@ -84,7 +88,9 @@ async def test_the_command_is_acked_before_the_core_answers(
 ) -> None:
     """Slack gives an app 3 seconds: the HTTP answer must not wait for slow work."""
     settings = slack_settings(tmp_path, fake, mode="http")
-    adapter = SlackAdapter(settings.slack, secrets(), store, SystemClock(), http_port=0)
+    adapter = SlackAdapter(
+        settings.slack, secrets(), SlackInstallationRows(store), SystemClock(), http_port=0
+    )
     release = asyncio.Event()
     seen: list[CommandRequest] = []
 

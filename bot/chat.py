@@ -1,9 +1,10 @@
 """The ChatAdapter protocol: how the core talks to a chat platform, and the neutral types it uses.
 
-An adapter turns platform events into a CommandRequest, hands it to `on_command`, and renders the
-Message it gets back; it sends what the core gives it, already split and trimmed to its Capabilities
-(see bot.messages.split_message), escaping feed text for its own markup. It never touches the store
-or the story engine, except through AdapterContext's store for its own platform records.
+The protocol belongs to its callers (the runtime, the deliver job), so it lives in the core. An adapter
+turns platform events into a CommandRequest, hands it to `on_command`, and renders the Message it gets
+back; it sends what the core gives it, already split and trimmed to its Capabilities (see
+bot.messages.split_message), escaping feed text for its own markup. It never touches the store or the
+story engine: what else it may reach comes as ports (bot.ports) in its AdapterContext.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from bot.commands import CommandRequest
 from bot.config import Secrets, Settings
 from bot.messages import Capabilities, DeliveryError, DeliveryErrorKind, Receipt
 from bot.models import Destination, Message, Platform
-from bot.store.db import Store
+from bot.ports import AdapterPorts
 
 CommandHandler = Callable[[CommandRequest], Awaitable[Message]]
 
 __all__ = [
     "AdapterContext",
+    "AdapterPorts",
     "Capabilities",
     "ChatAdapter",
     "CommandHandler",
@@ -37,14 +39,13 @@ __all__ = [
 class AdapterContext:
     """What an adapter package's `create_adapter(context)` gets from the runtime.
 
-    `store` is there for the few platform records that live beside our data (Slack's OAuth
-    installations) and for read-only lookups (Discord's topic autocomplete), through bot.store modules;
-    commands and deliveries still go through `on_command` and `send`.
+    `ports` reach the few platform records kept beside our data (Slack's OAuth installations) and the
+    read-only lookups of Discord's autocomplete; commands and deliveries go through `on_command` and `send`.
     """
 
     settings: Settings
     secrets: Secrets
-    store: Store
+    ports: AdapterPorts
     clock: Clock
 
 
