@@ -98,7 +98,7 @@ def run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 async def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    from bot.store.db import open_store
+    from bot.store import open_store
 
     store = await open_store(settings.effective_database_url)
     try:

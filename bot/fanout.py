@@ -20,13 +20,13 @@ from bot.messages import build_alert
 from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.metrics import NO_METRICS, Metrics
-from bot.models import Article, Destination, Subscription
+from bot.models import Article, Destination, Subscription, channel_key
 from bot.polling import PollReport
 from bot.store.db import Store
 from bot.store.digests import development_views
 from bot.store.outbox import NewMessage, enqueue_messages
 from bot.store.schema import outbox, topics
-from bot.store.subscriptions import channel_key, mutes_for_stories, subscriptions_for_topic
+from bot.store.subscriptions import mutes_for_stories, subscriptions_for_topic
 from bot.stories.engine import StoryEngine
 from bot.stories.events import Event
 from bot.stories.persist import record

@@ -122,6 +122,14 @@ class Destination:
         return f"{base}:{self.thread}" if self.thread else base
 
 
+# (platform, workspace, channel): a mute, a pause or a rate limit holds for the whole channel, any thread.
+ChannelKey = tuple[str, str, str]
+
+
+def channel_key(destination: Destination) -> ChannelKey:
+    return (destination.platform.value, destination.workspace, destination.channel)
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """A channel's interest in a topic."""

@@ -27,7 +27,7 @@ from bot.models import Message, Platform, Subscription, Topic
 from bot.services import StoreCommandServices, TopicsChanged, digest_request_unwired
 from bot.services.config_sync import sync_config
 from bot.services.digest_now import queue_digests_now
-from bot.store.db import Store, open_store
+from bot.store import Store, open_store
 from bot.store.ports import adapter_ports
 from bot.workers import release_dead_leases, worker_id
 from jobs.liveness import Liveness

@@ -29,7 +29,7 @@ from bot.messages import DeliveryError, split_message
 from bot.messages.routing import story_thread_of
 from bot.messages.serial import message_from_json
 from bot.metrics import NO_METRICS, Metrics
-from bot.models import Message, Platform
+from bot.models import ChannelKey, Message, Platform, channel_key
 from bot.store.db import Store
 from bot.store.outbox import next_pending_at
 from bot.store.outbox_claims import (
@@ -41,12 +41,11 @@ from bot.store.outbox_claims import (
 )
 from bot.store.story_threads import forget_story_thread, remember_story_thread
 from bot.store.story_threads import story_thread as find_story_thread
-from bot.store.subscriptions import channel_key
 from jobs.outcomes import DeliverySettings as DeliverySettings
 from jobs.outcomes import DrainReport as DrainReport
 from jobs.outcomes import Outcomes
 from jobs.pacing import Pacer
-from jobs.ratelimit import ChannelKey, RateLimits
+from jobs.ratelimit import RateLimits
 
 log = logging.getLogger("storywatch.jobs.deliver")
 

@@ -19,19 +19,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.clock import Clock
 from bot.config import DigestSettings
 from bot.models import Subscription
-from bot.services.digests import queue_digest
+from bot.services.digests import digest_since, queue_digest
 from bot.store.db import Store
 from bot.store.digests import (
     claim_digest_run,
     claimed_periods,
     finish_digest_run,
-    last_digest_run,
 )
 from bot.store.subscriptions import digest_subscriptions
 
 log = logging.getLogger("storywatch.jobs.digest")
-# A digest never reaches back further than this, however long the bot was away.
-MAX_LOOKBACK = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +125,8 @@ async def _run_one(
                 late.total_seconds(),
             )
             return DigestOutcome(sid, period, "skipped")
-        previous = await last_digest_run(conn, sid, before=due_time)
         # Everything since the last digest (or since the subscription began), however long we were down.
-        since = max(previous.due_at if previous is not None else created_at, due_time - MAX_LOOKBACK)
+        since = await digest_since(conn, subscription, until=due_time, otherwise=created_at)
         queued = await queue_digest(
             conn,
             subscription,

@@ -14,11 +14,12 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.messages import DeliveryError
 from bot.metrics import NO_METRICS, Metrics
+from bot.models import ChannelKey, channel_key
 from bot.store.db import Store
 from bot.store.outbox import abandon_channel, mark_failed
 from bot.store.outbox_claims import ClaimedMessage
-from bot.store.subscriptions import channel_key, pause_subscriptions
-from jobs.ratelimit import ChannelKey, RateLimits
+from bot.store.subscriptions import pause_subscriptions
+from jobs.ratelimit import RateLimits
 
 log = logging.getLogger("storywatch.jobs.deliver")
 

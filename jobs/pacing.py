@@ -19,7 +19,7 @@ import itertools
 from typing import Any
 
 from bot.clock import Clock
-from jobs.ratelimit import ChannelKey
+from bot.models import ChannelKey
 
 
 class Pacer:

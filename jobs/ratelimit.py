@@ -7,9 +7,7 @@ it sends, a thousand times a second at scale.
 from __future__ import annotations
 
 from bot.messages import Capabilities
-from bot.models import Platform
-
-ChannelKey = tuple[str, str, str]
+from bot.models import ChannelKey, Platform
 
 
 class TokenBucket:

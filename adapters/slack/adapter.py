@@ -67,7 +67,7 @@ class SlackAdapter:
             oauth=oauth,
         )
         self._managers = ChannelManagers()
-        self._poster = Poster(self._client_for)
+        self._poster = Poster(self._client_for, clock)
         self._session: aiohttp.ClientSession | None = None
         self._posting: dict[str, AsyncWebClient] = {}
         self._tokens: dict[str, tuple[float, str]] = {}
@@ -155,6 +155,7 @@ class SlackAdapter:
 
     async def _workspace_token(self, workspace: str) -> str:
         cached = self._tokens.get(workspace)
+        # Monotonic time: a cache's age, not a time the product shows or stores (as ChannelManagers).
         if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_S:
             return cached[1]
         token = await self._installations.bot_token(self._client_id, workspace)

@@ -17,7 +17,6 @@ That look needs the channels:history / groups:history scopes; without them the p
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.errors import THREAD_GONE, delivery_error, error_code, network_error
 from adapters.slack.render import render
+from bot.clock import Clock
 from bot.messages import DeliveryError, Receipt
 from bot.models import Destination, Message
 
@@ -46,10 +46,11 @@ ClientFor = Callable[[str], Awaitable[AsyncWebClient]]
 
 
 class Poster:
-    def __init__(self, client_for: ClientFor) -> None:
+    def __init__(self, client_for: ClientFor, clock: Clock) -> None:
         self._client_for = client_for
+        self._clock = clock
         self._accepted: OrderedDict[str, Receipt] = OrderedDict()
-        # Part key -> wall time of its first attempt whose outcome is unknown.
+        # Part key -> time (the clock's, as Slack's message ts) of its first attempt whose outcome is unknown.
         self._doubtful: dict[str, float] = {}
         self._history_refused = False
 
@@ -61,7 +62,7 @@ class Poster:
         since = self._doubtful.get(key) if key is not None else None
         if since is None and key is not None and message.metadata.get("unsettled") == "1":
             # Another process's attempt may have posted it (delivery says so after a lost lease).
-            since = time.time() - _UNSETTLED_LOOKBACK_S
+            since = self._clock.now().timestamp() - _UNSETTLED_LOOKBACK_S
         if key is not None and since is not None:
             found = await self._find_posted(client, destination, key, since)
             if found is not None:
@@ -115,8 +116,8 @@ class Poster:
         if key is not None and key not in self._doubtful:
             if len(self._doubtful) >= _REMEMBERED:
                 self._doubtful.clear()
-            # Wall time, not the injected clock: it is compared with Slack's message timestamps.
-            self._doubtful[key] = time.time()
+            # Compared with Slack's message timestamps: in production the clock is wall time.
+            self._doubtful[key] = self._clock.now().timestamp()
 
     async def _find_posted(
         self, client: AsyncWebClient, destination: Destination, key: str, since: float

@@ -10,8 +10,8 @@ from bot.commands.request import CommandError, CommandRequest
 from bot.commands.services import CommandServices
 from bot.messages.alerts import source_links
 from bot.messages.text import clip, format_local, plural
-from bot.messages.views import DevelopmentView
 from bot.models import Button, Message, Section
+from bot.views import DevelopmentView
 
 MAX_LINES = 30
 LINE_CAP = 200

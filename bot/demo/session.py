@@ -28,7 +28,8 @@ from bot.fanout import ingest_to_outbox
 from bot.ingest.fetch import Fetcher
 from bot.models import AlertMode, Destination, Platform, Subscription, Topic
 from bot.polling import PollReport, poll_due
-from bot.store.db import Store, open_store, writing
+from bot.store import Store, open_store
+from bot.store.db import writing
 from bot.store.schema import developments, outbox, stories
 from bot.store.schema import sources as sources_table
 from bot.store.sources import add_source, list_sources

@@ -19,11 +19,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from bot.fingerprint import article_fingerprint
 from bot.ingest.feed import MAX_ENTRIES, ParsedFeed
 from bot.ingest.identity import to_articles
 from bot.ingest.parse import parse_feed
 from bot.models import Article
-from bot.store.fingerprint import article_fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from bot.messages.delivery import DeliveryError, DeliveryErrorKind, Receipt
 from bot.messages.digests import build_digest
 from bot.messages.splitting import check_fits, fit_message, split_message
 from bot.messages.text import format_local, truncate
-from bot.messages.views import DevelopmentView
+from bot.views import DevelopmentView
 
 __all__ = [
     "MUTE_STORY",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.messages.text import clip, format_local, plural
-from bot.messages.views import DevelopmentView
 from bot.models import Button, Link, Message, Section
+from bot.views import DevelopmentView
 
 # Builder caps, well above what a reader needs; the splitter trims further per platform.
 TITLE_CAP = 200

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from bot.messages.alerts import LABEL_CAP, OPEN_TOPIC_TIMELINE, TITLE_CAP
 from bot.messages.text import clip, format_date, format_local, plural
-from bot.messages.views import DevelopmentView
 from bot.models import Button, Link, Message, Section
+from bot.views import DevelopmentView
 
 HEADLINE_CAP = 150
 WHAT_IS_NEW_CAP = 240

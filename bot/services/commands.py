@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from bot.clock import Clock
 from bot.commands.services import StoryDetails, Timeline
 from bot.config import Settings
-from bot.messages.views import DevelopmentView
 from bot.models import Destination, Source, Story, Subscription, Topic
 from bot.store import stories as story_queries
 from bot.store import subscriptions as subscription_store
@@ -26,6 +25,7 @@ from bot.store.db import Store
 from bot.store.schema import subscriptions as subscriptions_table
 from bot.store.sources import list_source_statuses
 from bot.stories.query import QueryError, parse_query
+from bot.views import DevelopmentView
 
 log = logging.getLogger("storywatch.services")
 

@@ -12,13 +12,11 @@ from datetime import datetime, timedelta
 
 from bot.config import DigestSettings
 from bot.models import Subscription
-from bot.services.digests import queue_digest
+from bot.services.digests import digest_since, queue_digest
 from bot.store.db import Store
-from bot.store.digests import last_digest_run
 
-# Without an earlier digest, 'now' means the last day; never further back than the digest job goes.
+# Without an earlier digest, 'now' means the last day.
 DEFAULT_SPAN = timedelta(days=1)
-MAX_LOOKBACK = timedelta(days=7)
 
 
 def digest_now_key(subscription: Subscription, now: datetime) -> str:
@@ -32,10 +30,7 @@ async def queue_digests_now(
     queued = 0
     async with store.write() as conn:
         for subscription in subscriptions:
-            previous = None
-            if subscription.id is not None:
-                previous = await last_digest_run(conn, subscription.id, before=now)
-            since = max(previous.due_at if previous is not None else now - DEFAULT_SPAN, now - MAX_LOOKBACK)
+            since = await digest_since(conn, subscription, until=now, otherwise=now - DEFAULT_SPAN)
             queued_now = await queue_digest(
                 conn,
                 subscription,

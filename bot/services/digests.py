@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -12,10 +12,24 @@ from bot.messages import build_digest
 from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.models import Subscription
-from bot.store.digests import developments_between
+from bot.store.digests import developments_between, last_digest_run
 from bot.store.outbox import enqueue_message
 from bot.store.subscriptions import muted_stories
 from bot.store.topics import get_topic
+
+# A digest never reaches back further than this, however long the bot was away.
+MAX_LOOKBACK = timedelta(days=7)
+
+
+async def digest_since(
+    conn: AsyncConnection, subscription: Subscription, *, until: datetime, otherwise: datetime
+) -> datetime:
+    """Where a digest ending at `until` starts: the subscription's previous digest (else `otherwise`),
+    never more than MAX_LOOKBACK back. The digest job and `digest now` both take their window here."""
+    previous = None
+    if subscription.id is not None:
+        previous = await last_digest_run(conn, subscription.id, before=until)
+    return max(previous.due_at if previous is not None else otherwise, until - MAX_LOOKBACK)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ topics, outbox, state) and take the Store, or a connection from `store.write()` 
 """
 
 from bot.store.check import check
-from bot.store.db import Db, Store, StoreError, open_store
-from bot.store.migrate import upgrade
+from bot.store.db import Db, Store, StoreError
+from bot.store.migrate import open_store, upgrade
 
 __all__ = ["Db", "Store", "StoreError", "check", "open_store", "upgrade"]

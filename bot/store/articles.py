@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import Row, and_, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Article
-from bot.store.db import Db, reading, writing
-from bot.store.fingerprint import (
+from bot.fingerprint import (
     article_fingerprint,
 )
+from bot.models import Article
+from bot.store.db import Db, reading, writing
 from bot.store.schema import articles, source_items, sources
 from bot.store.sql import IN_CHUNK, chunks, upsert_insert
 from bot.store.syndication import find_originals

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import SystemClock
-from bot.store.db import Store, normalise_url, open_store
+from bot.store.db import Store, connect_store, normalise_url
 from bot.store.migrate import current_revision, head_revision
 from bot.store.schema import job_state, metadata, outbox, sources
 
@@ -26,7 +26,7 @@ async def check(url: str, *, now: datetime | None = None) -> list[str]:
     missing = _missing_sqlite_file(url)
     if missing:
         return [missing]
-    store = await open_store(url, migrate=False)
+    store = await connect_store(url)
     try:
         return await check_store(store, now=now)
     finally:

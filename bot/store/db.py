@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
@@ -167,23 +167,15 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-async def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open the database at `url`, bringing its schema to the latest migration unless told not to.
+async def connect_store(url: str) -> Store:
+    """Open the database at `url` as it is (bot.store.open_store also brings its schema up to date).
 
-    A database that cannot be reached or written (no server, bad credentials, a read-only file) is a
-    StoreError naming it and the reason.
+    A database that cannot be reached (no server, bad credentials) is a StoreError naming it and the reason.
     """
     engine = create_engine(url)
     store = Store(engine)
     try:
         await _connect_once(store)
-        if migrate:
-            from bot.store.migrate import upgrade_store
-
-            try:
-                await upgrade_store(store)
-            except OperationalError as exc:
-                raise _open_error(store, exc) from None
     except BaseException:
         await engine.dispose()
         raise
@@ -196,10 +188,10 @@ async def _connect_once(store: Store) -> None:
             pass
     # TypeError: the driver refuses a query-string option of the URL as an unknown keyword.
     except (OSError, DBAPIError, TypeError) as exc:
-        raise _open_error(store, exc) from None
+        raise open_error(store, exc) from None
 
 
-def _open_error(store: Store, exc: Exception) -> StoreError:
+def open_error(store: Store, exc: Exception) -> StoreError:
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
     return StoreError(f"cannot open the database {describe_url(store.engine.url)}: {reason}")

@@ -9,11 +9,11 @@ from typing import Literal
 
 from sqlalchemy import delete, select, update
 
-from bot.messages.views import DevelopmentView
 from bot.store import stories as story_queries
 from bot.store.db import Db, reading, writing
 from bot.store.schema import digest_runs
 from bot.store.sql import chunks, upsert_insert
+from bot.views import DevelopmentView
 
 DigestStatus = Literal["sent", "empty", "skipped"]
 

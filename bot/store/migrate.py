@@ -9,8 +9,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
-from bot.store.db import Db, Store, open_store, reading
+from bot.store.db import Db, Store, connect_store, open_error, reading
 
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 # Any fixed number: two processes starting at once on PostgreSQL take turns migrating.
@@ -56,9 +57,27 @@ async def upgrade_store(store: Store, revision: str = "head") -> None:
         await conn.run_sync(_upgrade, revision)
 
 
+async def open_store(url: str, *, migrate: bool = True) -> Store:
+    """Open the database at `url`, bringing its schema to the latest migration unless told not to.
+
+    A database that cannot be reached or written (no server, bad credentials, a read-only file) is a
+    StoreError naming it and the reason.
+    """
+    store = await connect_store(url)
+    if migrate:
+        try:
+            await upgrade_store(store)
+        except BaseException as exc:
+            await store.close()
+            if isinstance(exc, OperationalError):
+                raise open_error(store, exc) from None
+            raise
+    return store
+
+
 async def upgrade(url: str, revision: str = "head") -> str | None:
     """Bring the database at `url` to `revision` (default: the latest); returns the revision reached."""
-    store = await open_store(url, migrate=False)
+    store = await connect_store(url)
     try:
         await upgrade_store(store, revision)
         return await current_revision(store)

@@ -15,14 +15,13 @@ from typing import Any, Literal
 from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.sql.elements import ClauseElement
 
-from bot.models import Destination, Platform
+from bot.models import ChannelKey, Destination, Platform
 from bot.store.db import Db, writing
 from bot.store.driver import Prepared
 from bot.store.schema import outbox
 from bot.store.sql import chunks
 
 MessageKind = Literal["alert", "digest"]
-ChannelKey = tuple[str, str, str]
 
 
 @dataclass(frozen=True, slots=True)

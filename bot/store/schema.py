@@ -75,7 +75,7 @@ articles = Table(
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("language", String(16), nullable=False, server_default=""),
     Column("source_id", BigId, ForeignKey("sources.id", ondelete="SET NULL")),
-    # Signed 64-bit simhash of title + text (see bot.store.fingerprint).
+    # Signed 64-bit simhash of title + text (see bot.fingerprint).
     Column("fingerprint", BigInteger),
     Column("original_id", BigId, ForeignKey("articles.id", ondelete="SET NULL")),
     Column("item_key", Text, nullable=False, server_default=""),

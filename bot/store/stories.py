@@ -16,7 +16,6 @@ from sqlalchemy import Row, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messages.text import clip
-from bot.messages.views import DevelopmentView
 from bot.models import Article, Link, Story
 from bot.store.db import Db, reading
 from bot.store.presentation import present
@@ -24,6 +23,7 @@ from bot.store.schema import articles, development_articles, developments, sourc
 from bot.store.search import search_articles
 from bot.store.sql import chunks
 from bot.stories.headlines import clean_headline
+from bot.views import DevelopmentView
 
 # Links carried per development: one per outlet, the representative article's first.
 MAX_LINKS = 5

@@ -6,11 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, select
 
-from bot.models import Destination
+from bot.models import Destination, channel_key
 from bot.store.db import Db, reading, writing
 from bot.store.schema import story_threads
 from bot.store.sql import upsert_insert
-from bot.store.subscriptions import channel_key
 
 
 def _of(destination: Destination, story_id: int) -> ColumnElement[bool]:

@@ -8,17 +8,10 @@ from typing import Any
 
 from sqlalchemy import Row, and_, delete, select, update
 
-from bot.models import AlertMode, Destination, Platform, Subscription
+from bot.models import AlertMode, ChannelKey, Destination, Platform, Subscription, channel_key
 from bot.store.db import Db, reading, writing
 from bot.store.schema import story_mutes, subscriptions
 from bot.store.sql import chunks, upsert_insert
-
-# (platform, workspace, channel): a mute or a pause holds for the whole channel, whatever the thread.
-ChannelKey = tuple[str, str, str]
-
-
-def channel_key(destination: Destination) -> ChannelKey:
-    return (destination.platform.value, destination.workspace, destination.channel)
 
 
 def _subscription(row: Row[Any]) -> Subscription:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ColumnElement, bindparam, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.fingerprint import BAND_BITS, BANDS, SYNDICATION_MAX_DISTANCE, bands, hamming
+from bot.fingerprint import BAND_BITS, BANDS, SYNDICATION_MAX_DISTANCE, bands, hamming
 from bot.store.schema import articles
 
 

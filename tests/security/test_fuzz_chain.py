@@ -33,11 +33,11 @@ from bot.ingest.normalise import clean_title
 from bot.ingest.parse import parse_feed
 from bot.messages.alerts import build_alert
 from bot.messages.text import clip
-from bot.messages.views import DevelopmentView
 from bot.models import Article, Link
 from bot.store import Store, open_store
 from bot.store.articles import get_articles, save_articles
 from bot.store.sources import add_source
+from bot.views import DevelopmentView
 from tests.security.hostile_feeds import forbidden_in
 
 FETCHED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

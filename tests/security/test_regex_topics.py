@@ -18,7 +18,7 @@ from bot.commands import AccessPolicy, CommandRequest, handle
 from bot.config import ConfigError, Settings, load_settings
 from bot.models import Platform, Topic
 from bot.services import StoreCommandServices
-from bot.store.db import open_store
+from bot.store import open_store
 from bot.store.topics import list_topics
 from bot.stories.patterns import (
     MAX_PROGRAM_SIZE,

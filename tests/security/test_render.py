@@ -27,10 +27,10 @@ from adapters.slack.render import render as render_slack
 from bot.commands import CommandRequest, handle
 from bot.config import Settings
 from bot.messages import build_alert, split_message
-from bot.messages.views import DevelopmentView
 from bot.models import Destination, Link, Message, Platform, Section
 from bot.services import StoreCommandServices
 from bot.store import open_store
+from bot.views import DevelopmentView
 from tests.security.hostile_text import FORBIDDEN, HOSTILE, T0, Hostile, assert_inert, store_hostile
 
 CHANNEL = Destination(Platform.CONSOLE, "local", "console")

@@ -15,11 +15,11 @@ from adapters.discord.render import nonce_for
 from bot.clock import SystemClock
 from bot.messages import build_alert, build_digest
 from bot.messages.serial import message_to_json
-from bot.messages.views import DevelopmentView
 from bot.models import Destination, Link, Message, Platform, Subscription
 from bot.store import Store
 from bot.store.outbox import NewMessage, count_messages, enqueue_messages
 from bot.store.subscriptions import list_subscriptions, upsert_subscription
+from bot.views import DevelopmentView
 from jobs.delivery import Deliverer, DeliverySettings
 from tests.adapters.discord.conftest import Bot, ask, discord_settings, start_bot
 from tests.fakes.discord import Answer, FakeDiscord

@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime
 
 from bot.messages import build_alert
-from bot.messages.views import DevelopmentView
 from bot.models import Destination, Link, Message, Platform
+from bot.views import DevelopmentView
 from tests.adapters.discord.conftest import Bot, ask
 from tests.fakes.discord import FakeDiscord
 

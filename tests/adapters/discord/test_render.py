@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from adapters.discord.markup import DISCORD_CAPABILITIES, discord_len, escape
 from adapters.discord.render import button_of, nonce_for, render, thread_name
 from bot.messages import build_alert, split_message
-from bot.messages.views import DevelopmentView
 from bot.models import Button, Link, Message, Section
+from bot.views import DevelopmentView
 from tests.fakes.discord_limits import message_problems
 
 T0 = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)

@@ -18,13 +18,13 @@ from bot.clock import SystemClock
 from bot.messages import DeliveryError, Receipt, build_alert, build_digest
 from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
-from bot.messages.views import DevelopmentView
 from bot.models import Destination, Link, Message, Platform, Section, Subscription, Topic
 from bot.store import Store
 from bot.store.outbox import NewMessage, count_messages, enqueue_messages
 from bot.store.schema import stories
 from bot.store.slack_installations import SlackInstallationRows
 from bot.store.topics import upsert_topic
+from bot.views import DevelopmentView
 from jobs.delivery import Deliverer
 from tests.adapters.slack.conftest import (
     CHANNEL,

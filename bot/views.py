@@ -1,4 +1,5 @@
-"""Plain inputs for the message builders, so they depend on neither the store nor the story engine."""
+"""Read models: what the store reads for the message builders and commands, plain values so those depend
+on neither the store nor the story engine (and the store on nothing above it)."""
 
 from __future__ import annotations
 

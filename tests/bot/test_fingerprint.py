@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 
-from bot.store.fingerprint import (
+from bot.fingerprint import (
     SYNDICATION_MAX_DISTANCE,
     article_fingerprint,
     bands,
