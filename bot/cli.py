@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.clock import SystemClock
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ROLES, ConfigError, Role, Settings, load_settings
 from bot.terminal import CleanFormatter, SafeConsole, clean_excepthook, labelled, shown
 
 T = TypeVar("T")
@@ -352,15 +352,41 @@ def _eval_progress() -> Callable[[int, int], None]:
 
 
 # --- run and status (bot/runtime.py, bot/status.py) ---
+RoleOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--role",
+        help="poll, engine, deliver or all (the default); repeat it or join with commas for several",
+    ),
+]
+
+
+def parse_roles(given: list[str] | None) -> tuple[Role, ...]:
+    """`--role` values as roles, in pipeline order; a UserError names a word that is none."""
+    words = [w.strip().lower() for value in given or ["all"] for w in value.split(",") if w.strip()]
+    unknown = [w for w in words if w != "all" and w not in ROLES]
+    if unknown:
+        raise UserError(f"unknown role {shown(unknown[0]).plain!r}: use poll, engine, deliver or all")
+    return ROLES if "all" in words or not words else tuple(r for r in ROLES if r in words)
+
+
 @app.command("run")
-def run_command(ctx: typer.Context, config: ConfigOption = None) -> None:
-    """Run the bot: the enabled chat adapters (the console when none), polling and delivery, until SIGTERM."""
+def run_command(ctx: typer.Context, config: ConfigOption = None, role: RoleOption = None) -> None:
+    """Run the bot: the enabled chat adapters (the console when none), polling and delivery, until SIGTERM.
+
+    With --role, this worker does only part of the work (see the README's deployment section).
+    """
     from bot.runtime import run_bot
 
+    try:
+        roles = parse_roles(role)
+    except UserError as exc:
+        err.print(labelled("error:", "red", exc))
+        raise typer.Exit(2) from None
     settings = _settings(ctx)
     if config is not None:
         settings = load_config(config)
-    raise typer.Exit(run(lambda: run_bot(settings)))
+    raise typer.Exit(run(lambda: run_bot(settings, roles)))
 
 
 @app.command("status")

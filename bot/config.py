@@ -83,6 +83,24 @@ class TopicSettings(_Section):
 
 class EngineSettings(_Section):
     model: Literal["auto", "none", "wordllama"] = "auto"
+    # Topic partitions of the story engine: at least the number of engine workers you will run; fixed
+    # once the engine has run (one, the default, is one engine as in a single process).
+    partitions: Annotated[int, Field(ge=1, le=1024)] = 1
+
+
+Role = Literal["poll", "engine", "deliver"]
+ROLES: tuple[Role, ...] = ("poll", "engine", "deliver")
+
+
+class WorkerSettings(_Section):
+    """How this process shares the work with others (`storywatch run --role`, and the README's deployment)."""
+
+    # A lease on a partition, a source being polled or an outbox row lasts this long unless renewed.
+    lease_s: Annotated[float, Field(ge=5, le=3600)] = 300.0
+    # How often each stage looks for work (the tables say what is due).
+    poll_every_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    engine_every_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    deliver_every_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
 
 
 class DigestSettings(_Section):
@@ -164,6 +182,7 @@ class Settings(_Section):
     access: AccessSettings = AccessSettings()
     ingest: IngestSettings = IngestSettings()
     engine: EngineSettings = EngineSettings()
+    workers: WorkerSettings = WorkerSettings()
     digest: DigestSettings = DigestSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()

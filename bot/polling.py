@@ -30,6 +30,7 @@ from bot.ingest.pool import ParsedBatch, ParsePool, parse_batch
 from bot.models import Article, Source
 from bot.store.articles import save_articles
 from bot.store.db import Store
+from bot.store.engine_inbox import queue_for_engine
 from bot.store.sources import (
     claim_due_sources,
     record_not_modified_many,
@@ -128,12 +129,16 @@ async def poll_due(
     With a `parser`, large documents are parsed in its worker processes; without, in threads.
     """
     report = PollReport()
+    # The pass's articles are queued for the engine under one stamp: it decides them as one batch.
+    batch_at = clock.now()
     while True:
         claimed = await claim_due_sources(store, clock.now(), owner, lease_s, limit)
         if not claimed:
             return report
         report.polls.extend(
-            await poll_sources(store, fetcher, claimed, clock=clock, settings=settings, parser=parser)
+            await poll_sources(
+                store, fetcher, claimed, clock=clock, settings=settings, parser=parser, batch_at=batch_at
+            )
         )
         if len(claimed) < limit:
             return report
@@ -147,8 +152,14 @@ async def poll_sources(
     clock: Clock,
     settings: IngestSettings,
     parser: ParsePool | None = None,
+    batch_at: datetime | None = None,
 ) -> list[SourcePoll]:
-    """Poll the given (already claimed) sources; results come back in the order given."""
+    """Poll the given (already claimed) sources; results come back in the order given.
+
+    New articles are queued for the engine stamped `batch_at` (default: now) in the transaction that
+    stores them.
+    """
+    stamp = batch_at or clock.now()
     queue: asyncio.Queue[_Fetched | None] = asyncio.Queue(maxsize=WRITE_BATCH)
     results: dict[int, SourcePoll] = {}
 
@@ -162,7 +173,7 @@ async def poll_sources(
 
     # A TaskGroup: if the writer fails, the fetchers waiting on a full queue are cancelled with it.
     async with asyncio.TaskGroup() as group:
-        group.create_task(_write_all(store, queue, results, clock=clock, settings=settings))
+        group.create_task(_write_all(store, queue, results, clock=clock, settings=settings, batch_at=stamp))
         group.create_task(fetch_all())
     return [results[s.id] for s in claimed]
 
@@ -259,6 +270,7 @@ async def _write_all(
     *,
     clock: Clock,
     settings: IngestSettings,
+    batch_at: datetime,
 ) -> None:
     done = False
     while not done:
@@ -271,17 +283,19 @@ async def _write_all(
             item = queue.get_nowait()
         done = item is None
         if batch:
-            for poll in await _write_isolated(store, batch, clock=clock, settings=settings):
+            for poll in await _write_isolated(
+                store, batch, clock=clock, settings=settings, batch_at=batch_at
+            ):
                 results[poll.source.id] = poll
 
 
 async def _write_isolated(
-    store: Store, batch: Sequence[_Fetched], *, clock: Clock, settings: IngestSettings
+    store: Store, batch: Sequence[_Fetched], *, clock: Clock, settings: IngestSettings, batch_at: datetime
 ) -> list[SourcePoll]:
     """The batch in one transaction; if that fails, each source in its own, so only a bad one fails."""
     try:
         async with store.write() as conn:
-            return await _write_batch(conn, batch, clock=clock, settings=settings)
+            return await _write_batch(conn, batch, clock=clock, settings=settings, batch_at=batch_at)
     except Exception as exc:  # one source's unstorable data (or a bug) must not cost the others
         if len(batch) > 1:
             log.warning("poll write of %d sources failed (%s); storing them one by one", len(batch), exc)
@@ -290,7 +304,9 @@ async def _write_isolated(
     for fetched in batch:
         try:
             async with store.write() as conn:
-                polls.extend(await _write_batch(conn, [fetched], clock=clock, settings=settings))
+                polls.extend(
+                    await _write_batch(conn, [fetched], clock=clock, settings=settings, batch_at=batch_at)
+                )
             continue
         except Exception as exc:  # recorded below as this source's error
             failed = exc
@@ -303,7 +319,12 @@ async def _write_isolated(
 
 
 async def _write_batch(
-    conn: AsyncConnection, batch: Sequence[_Fetched], *, clock: Clock, settings: IngestSettings
+    conn: AsyncConnection,
+    batch: Sequence[_Fetched],
+    *,
+    clock: Clock,
+    settings: IngestSettings,
+    batch_at: datetime,
 ) -> list[SourcePoll]:
     unchanged = [f for f in batch if f.parsed is None and f.error is None]
     polls = [
@@ -317,6 +338,9 @@ async def _write_batch(
             polls.append(await _failed(conn, fetched, settings))
         elif fetched.parsed is not None:
             polls.append(await _stored(conn, fetched, settings))
+    announced = {a.id for p in polls for a in p.announce}
+    queued = [(a.id, a.id in announced) for p in polls for a in p.saved if a.id is not None]
+    await queue_for_engine(conn, queued, batch_at=batch_at)
     return polls
 
 

@@ -20,7 +20,7 @@ from adapters.console import ConsoleAdapter
 from bot.chat import AdapterContext, ChatAdapter
 from bot.clock import Clock, SystemClock
 from bot.commands import AccessPolicy, CommandRequest, CommandServices, handle
-from bot.config import ConfigError, Secrets, Settings
+from bot.config import ROLES, ConfigError, Role, Secrets, Settings
 from bot.ingest.fetch import Fetcher
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Message, Platform, Subscription, Topic
@@ -104,6 +104,7 @@ class JobContext:
     owner: str
     metrics: Metrics = NO_METRICS
     liveness: Liveness = field(default_factory=Liveness)
+    roles: tuple[Role, ...] = ROLES
 
 
 class RunningJobs(Protocol):
@@ -140,7 +141,9 @@ class _SchedulerJobs:
 async def start_jobs(context: JobContext, hooks: JobHooks) -> RunningJobs:
     """Poll, deliver, digest and maintenance on the scheduler; `digest now` queues and nudges delivery."""
     resources = contextlib.AsyncExitStack()
-    fetcher = await resources.enter_async_context(Fetcher(context.settings.ingest, context.clock))
+    fetcher = None
+    if "poll" in context.roles:
+        fetcher = await resources.enter_async_context(Fetcher(context.settings.ingest, context.clock))
     try:
         jobs = await start_scheduler(
             context.store,
@@ -151,6 +154,7 @@ async def start_jobs(context: JobContext, hooks: JobHooks) -> RunningJobs:
             owner=context.owner,
             metrics=context.metrics,
             liveness=context.liveness,
+            roles=context.roles,
         )
     except BaseException:
         await resources.aclose()
@@ -178,8 +182,10 @@ class Runtime:
         adapters: Sequence[ChatAdapter] | None = None,
         jobs: StartJobs = start_jobs,
         drain_timeout_s: float = DRAIN_TIMEOUT_S,
+        roles: Sequence[Role] = ROLES,
     ) -> None:
         self.settings = settings
+        self.roles = tuple(r for r in ROLES if r in roles)
         self.clock = clock or SystemClock()
         self._secrets = secrets
         self._given_adapters = adapters
@@ -212,6 +218,9 @@ class Runtime:
         self._store = await open_store(settings.effective_database_url)
         try:
             adapters = list(self._given_adapters) if self._given_adapters is not None else None
+            if adapters is None and "deliver" not in self.roles:
+                # Only delivering workers send, and they answer the chat's commands too.
+                adapters = []
             if adapters is None:
                 secrets = self._secrets or Secrets.from_env()
                 ports = adapter_ports(self._store)
@@ -237,6 +246,7 @@ class Runtime:
                 worker_id(),
                 metrics or NO_METRICS,
                 Liveness(),
+                self.roles,
             )
             self._jobs = await self._start_jobs(context, self.hooks)
             if metrics is not None:
@@ -326,6 +336,7 @@ async def run_until_signalled(runtime: Runtime, *, stop_on_console_close: bool |
     return 0
 
 
-async def run_bot(settings: Settings) -> int:
-    """`storywatch run`: the bot with the adapters the settings enable (the console when none)."""
-    return await run_until_signalled(Runtime(settings))
+async def run_bot(settings: Settings, roles: Sequence[Role] = ROLES) -> int:
+    """`storywatch run`: the bot with the adapters the settings enable (the console when none), doing
+    the work of `roles` (all by default)."""
+    return await run_until_signalled(Runtime(settings, roles=roles))

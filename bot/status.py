@@ -18,6 +18,7 @@ from rich.text import Text
 from sqlalchemy import func, select
 
 from bot.clock import Clock
+from bot.lease_status import LeaseReport, collect_leases, render_leases
 from bot.messages.text import format_local, zone
 from bot.models import Subscription
 from bot.store.db import Db, reading
@@ -66,6 +67,8 @@ class StatusReport:
     last_poll: datetime | None
     # Outbox depth and age, messages retrying after a refusal, sources by health: as /metrics has them.
     figures: StoreFigures
+    # The workers and the leases each holds (engine partitions, sources, outbox rows).
+    leases: LeaseReport | None = None
 
     @property
     def oldest_pending_age(self) -> timedelta | None:
@@ -124,6 +127,7 @@ async def collect_status(db: Db, clock: Clock) -> StatusReport:
         )
         for subscription_id, period in await conn.execute(query):
             runs.setdefault(subscription_id, set()).add(period)
+        leases = await collect_leases(conn, now)
     digests = sorted(
         (
             NextDigest(
@@ -143,6 +147,7 @@ async def collect_status(db: Db, clock: Clock) -> StatusReport:
         digests=tuple(digests),
         last_poll=last_poll,
         figures=figures,
+        leases=leases,
     )
 
 
@@ -184,6 +189,8 @@ def render_status(report: StatusReport) -> Sequence[RenderableType]:
     parts: list[RenderableType] = [headline, sources_table if report.sources else Text("no sources yet")]
     parts.append(outbox_table)
     parts.append(digests_table if report.digests else Text("no digest subscriptions"))
+    if report.leases is not None:
+        parts.extend(render_leases(report.leases))
     return parts
 
 

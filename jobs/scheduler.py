@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,14 +19,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.chat import ChatAdapter
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import ROLES, Role, Settings
 from bot.ingest.fetch import Fetcher
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Platform
 from bot.store.db import Store
+from bot.store.partitions import forget_worker, register_worker
 from bot.workers import release_dead_leases, worker_id
 from jobs.delivery import Deliverer, DeliverySettings
 from jobs.digests import run_due_digests
+from jobs.engine import EngineJob
 from jobs.liveness import Liveness
 from jobs.maintenance import MaintenanceSettings, run_maintenance
 from jobs.poll import PollJob
@@ -40,7 +42,10 @@ DRAIN_TIMEOUT_S = 25.0
 class JobSettings:
     # How often each job wakes up; what it then does is decided by the tables.
     poll_every_s: float = 5.0
+    engine_every_s: float = 2.0
     deliver_every_s: float = 1.0
+    # How often a worker says it is alive (the live engine workers share the partitions).
+    heartbeat_every_s: float = 5.0
     digest_every_s: float = 15.0
     maintenance_every_h: float = 24.0
     maintenance_first_after_s: float = 600.0
@@ -56,13 +61,19 @@ class Jobs:
     def __init__(
         self,
         scheduler: AsyncIOScheduler,
-        deliverer: Deliverer,
+        deliverer: Deliverer | None,
         poll: PollJob | None,
         liveness: Liveness | None = None,
+        *,
+        store: Store | None = None,
+        owner: str = "",
     ) -> None:
         self.scheduler = scheduler
         self.deliverer = deliverer
         self.poll = poll
+        self.engine: EngineJob | None = None
+        self._store = store
+        self._owner = owner
         self.liveness = liveness or Liveness()
         self._running: set[asyncio.Task[Any]] = set()
         self._stopped = False
@@ -90,7 +101,7 @@ class Jobs:
 
     def nudge_delivery(self) -> None:
         """Deliver now rather than at the next tick (new rows are in the outbox)."""
-        if self._stopped:
+        if self._stopped or self.deliverer is None:
             return
         self.deliverer.nudge()
         job = self.scheduler.get_job("deliver")
@@ -113,25 +124,41 @@ class Jobs:
         # A run triggered just before the pause starts now, sees _stopped and returns.
         await asyncio.sleep(0)
         running = [task for task in self._running if not task.done()]
+        deliverer = self.deliverer
         if not drain:
-            self.deliverer.abort()
+            if deliverer is not None:
+                deliverer.abort()
             for task in running:
                 task.cancel()
         try:
             async with asyncio.timeout(timeout_s if drain else None):
-                await self.deliverer.stop(drain=drain)
+                if deliverer is not None:
+                    await deliverer.stop(drain=drain)
                 if running:
                     await asyncio.wait(running)
         except TimeoutError:
             log.warning("jobs status=drain_timeout after_s=%.0f running=%d", timeout_s, len(running))
-            self.deliverer.abort()
+            if deliverer is not None:
+                deliverer.abort()
             for task in running:
                 task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self._leave()
         log.info("jobs status=stopped drained=%s", drain)
+
+    async def _leave(self) -> None:
+        """Give back the engine partitions and leave the registry, so other workers take over at once."""
+        if self._store is None:
+            return
+        try:
+            if self.engine is not None:
+                await self.engine.stop()
+            await forget_worker(self._store, self._owner)
+        except Exception:
+            log.exception("jobs status=leave_failed: leases expire on their own")
 
 
 async def start_jobs(
@@ -145,42 +172,115 @@ async def start_jobs(
     owner: str | None = None,
     metrics: Metrics = NO_METRICS,
     liveness: Liveness | None = None,
+    roles: Sequence[Role] = ROLES,
 ) -> Jobs:
-    """Start the scheduler with the deliver, digest and maintenance jobs, and the poll job given a fetcher.
+    """Start the scheduler with the jobs of this worker's roles.
 
-    `metrics` is told what the poll pass, the engine and delivery do; `liveness` when each job runs.
+    poll: the poll job (given a fetcher); engine: the engine partitions; deliver: delivery, digests and
+    maintenance. Every worker says it is alive (the heartbeat). `metrics` is told what the poll pass, the
+    engine and delivery do; `liveness` when each job runs.
     """
-    cfg = job_settings or JobSettings()
+    cfg = job_settings or job_settings_from(settings)
     owner = owner or worker_id()
     liveness = liveness or Liveness()
+    roles = tuple(r for r in ROLES if r in roles)
     released = await release_dead_leases(store)
-    deliverer = Deliverer(
-        store,
-        adapters,
-        clock,
-        owner=owner,
-        settings=cfg.delivery,
-        metrics=metrics,
-        heartbeat=lambda: liveness.beat("deliver"),
-    )
+    deliverer: Deliverer | None = None
+    if "deliver" in roles:
+        deliverer = Deliverer(
+            store,
+            adapters,
+            clock,
+            owner=owner,
+            settings=cfg.delivery,
+            metrics=metrics,
+            heartbeat=lambda: liveness.beat("deliver"),
+        )
     scheduler = AsyncIOScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
-    poll: PollJob | None = None
-    jobs = Jobs(scheduler, deliverer, None, liveness)
-    if fetcher is not None:
-        poll = jobs.poll = PollJob(
-            store,
-            fetcher,
-            clock,
-            settings.ingest,
-            owner=owner,
-            on_alerts=jobs.nudge_delivery,
-            metrics=metrics,
-            model=settings.engine.model,
+    jobs = Jobs(scheduler, deliverer, None, liveness, store=store, owner=owner)
+    lease_s = settings.workers.lease_s
+    if fetcher is not None and "poll" in roles:
+        jobs.poll = PollJob(
+            store, fetcher, clock, settings.ingest, owner=owner, lease_s=lease_s, metrics=metrics
         )
+    if "engine" in roles:
+        jobs.engine = EngineJob(
+            store, clock, settings, owner=owner, on_alerts=jobs.nudge_delivery, metrics=metrics
+        )
+
+    async def heartbeat() -> None:
+        await register_worker(store, owner, roles, now=clock.now())
+        # A worker of this host killed mid-work frees its leases here, before they run out.
+        await release_dead_leases(store)
+
+    await heartbeat()
     now = datetime.now(UTC)
+    add = scheduler.add_job
+    add(
+        jobs.guarded("heartbeat", heartbeat),
+        "interval",
+        seconds=cfg.heartbeat_every_s,
+        id="heartbeat",
+        next_run_time=now + timedelta(seconds=cfg.heartbeat_every_s),
+    )
+    liveness.expect("heartbeat", every_s=cfg.heartbeat_every_s)
+    if deliverer is not None:
+        _add_delivery_jobs(jobs, deliverer, store, clock, settings, cfg, now)
+    if jobs.poll is not None:
+        add(
+            jobs.guarded("poll", jobs.poll.run),
+            "interval",
+            seconds=cfg.poll_every_s,
+            id="poll",
+            next_run_time=now,
+        )
+        # A pass may take up to its lease; past that another worker may take over its sources.
+        liveness.expect("poll", every_s=cfg.poll_every_s, may_run_s=lease_s)
+    if jobs.engine is not None:
+        add(
+            jobs.guarded("engine", jobs.engine.run),
+            "interval",
+            seconds=cfg.engine_every_s,
+            id="engine",
+            next_run_time=now,
+        )
+        liveness.expect("engine", every_s=cfg.engine_every_s, may_run_s=lease_s)
+    scheduler.start()
+    liveness.scheduler_started()
+    log.info(
+        "jobs status=started owner=%s roles=%s platforms=%s poll=%s released_leases=%d",
+        owner,
+        ",".join(roles),
+        ",".join(sorted(p.value for p in adapters)),
+        jobs.poll is not None,
+        released,
+    )
+    return jobs
+
+
+def job_settings_from(settings: Settings) -> JobSettings:
+    """The jobs' timings as the settings' [workers] section gives them."""
+    workers = settings.workers
+    return JobSettings(
+        poll_every_s=workers.poll_every_s,
+        engine_every_s=workers.engine_every_s,
+        deliver_every_s=workers.deliver_every_s,
+    )
+
+
+def _add_delivery_jobs(
+    jobs: Jobs,
+    deliverer: Deliverer,
+    store: Store,
+    clock: Clock,
+    settings: Settings,
+    cfg: JobSettings,
+    now: datetime,
+) -> None:
+    """Delivery, digests and maintenance: the deliver role's jobs."""
 
     async def digests() -> None:
         if await run_due_digests(store, clock, settings.digest):
@@ -189,7 +289,7 @@ async def start_jobs(
     async def maintenance() -> None:
         await run_maintenance(store, clock, cfg.maintenance)
 
-    add = scheduler.add_job
+    add = jobs.scheduler.add_job
     add(
         jobs.guarded("deliver", deliverer.drain),
         "interval",
@@ -211,27 +311,10 @@ async def start_jobs(
         id="maintenance",
         next_run_time=now + timedelta(seconds=cfg.maintenance_first_after_s),
     )
-    if poll is not None:
-        add(
-            jobs.guarded("poll", poll.run), "interval", seconds=cfg.poll_every_s, id="poll", next_run_time=now
-        )
-    liveness.expect("deliver", every_s=cfg.deliver_every_s)
-    liveness.expect("digest", every_s=cfg.digest_every_s)
-    liveness.expect(
+    jobs.liveness.expect("deliver", every_s=cfg.deliver_every_s)
+    jobs.liveness.expect("digest", every_s=cfg.digest_every_s)
+    jobs.liveness.expect(
         "maintenance",
         every_s=max(cfg.maintenance_every_h * 3600, cfg.maintenance_first_after_s),
         may_run_s=cfg.maintenance_may_run_s,
     )
-    if poll is not None:
-        # A pass may take up to its lease; past that another worker may take over its sources.
-        liveness.expect("poll", every_s=cfg.poll_every_s, may_run_s=poll.lease_s)
-    scheduler.start()
-    liveness.scheduler_started()
-    log.info(
-        "jobs status=started owner=%s platforms=%s poll=%s released_leases=%d",
-        owner,
-        ",".join(sorted(p.value for p in adapters)),
-        poll is not None,
-        released,
-    )
-    return jobs

@@ -22,9 +22,8 @@ from sqlalchemy import func, select, update
 
 from adapters.console import ConsoleAdapter
 from bot.clock import SteppedClock
-from bot.config import DigestSettings, IngestSettings, load_settings
+from bot.config import DigestSettings, IngestSettings, Settings, load_settings
 from bot.demo.replay import ReplayServer, default_seeds_dir, start_replay_server
-from bot.fanout import ingest_to_outbox
 from bot.ingest.fetch import Fetcher
 from bot.models import AlertMode, Destination, Platform, Subscription, Topic
 from bot.polling import PollReport, poll_due
@@ -36,10 +35,10 @@ from bot.store.sources import add_source, list_sources
 from bot.store.subscriptions import list_subscriptions, upsert_subscription
 from bot.store.topics import list_topics, upsert_topic
 from bot.stories.embedding import load_embedder
-from bot.stories.persist import open_engine
 from bot.workers import worker_id
 from jobs.delivery import Deliverer
 from jobs.digests import run_due_digests
+from jobs.engine import EngineJob
 
 DEMO_TOPIC = "korea-diplomacy"
 DEMO_CHANNEL = Destination(Platform.CONSOLE, "local", "console")
@@ -89,7 +88,7 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path,
         clock.set(server.first_published - timedelta(minutes=1))
         settings = demo_ingest_settings()
         await _register_sources(store, server, clock.now(), settings.poll_interval_s)
-        topics = await _subscribe_console(store, seeds_dir, clock.now())
+        await _subscribe_console(store, seeds_dir, clock.now())
         before = await _counts(store)
         console.print(
             f"storywatch demo: {len(server.feeds)} seed feeds at {server.base_url}, "
@@ -109,7 +108,8 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path,
         entry_times = sorted(e.published for feed in server.feeds for e in feed.entries)
         adapter = ConsoleAdapter(output=cast(TextIO, console.file), width=console.width)
         deliverer = Deliverer(store, {Platform.CONSOLE: adapter}, clock, owner=worker_id())
-        engine = await open_engine(store, topics, embedder=load_embedder("auto"))
+        # The engine stage as `storywatch run` has it: its partition under a lease, the inbox the polls fill.
+        engine = EngineJob(store, clock, Settings(), owner=worker_id(), embedder=load_embedder("auto"))
         totals = PollReport()
         polls = 0
         async with Fetcher(settings, clock) as fetcher:
@@ -119,7 +119,7 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path,
                 totals.polls.extend(report.polls)
                 if verbose:
                     _print_poll(console, clock.now(), polls, report)
-                await ingest_to_outbox(store, engine, report, now=clock.now())
+                await engine.run()
                 await deliverer.drain()
                 upcoming = _next_entry(entry_times, clock.now())
                 if upcoming is None:
@@ -134,6 +134,7 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path,
             )
         await deliverer.drain()
         await deliverer.stop(drain=True)
+        await engine.stop()
         after = await _counts(store)
         sources = await list_sources(store)
         if totals.new == 0:

@@ -156,16 +156,20 @@ async def fence(
     *,
     now: datetime,
     inbox_mark: tuple[int, int] | None = None,
+    lease_s: float | None = None,
 ) -> None:
     """Check, first thing in a write transaction, that `generation` is still the partition's; raise
     FencedOut if not. The row stays locked until commit, so no takeover can slip in before it.
 
-    `inbox_mark` moves the partition's inbox position in the same statement.
+    `inbox_mark` moves the partition's inbox position in the same statement; `lease_s` renews the lease
+    (a long backlog is decided batch after batch without the lease running out in between).
     """
     t = engine_partitions
     values: dict[str, object] = {"updated_at": now}
     if inbox_mark is not None:
         values["inbox_xid"], values["inbox_id"] = inbox_mark
+    if lease_s is not None:
+        values["lease_until"] = now + timedelta(seconds=lease_s)
     stmt = (
         update(t)
         .where(t.c.partition == partition, t.c.generation == generation)

@@ -295,6 +295,8 @@ engine_inbox = Table(
     Column("announce", Boolean(create_constraint=False), nullable=False),
     Column("batch_at", UTCDateTime, nullable=False),
     Index("ix_engine_inbox_xid_id", "xid", "id"),
+    # Ids are never reused once the rows are trimmed: a partition's mark stays behind every new one.
+    sqlite_autoincrement=True,
 )
 
 # A partition's engine state: the last full snapshot, and the changes of each batch since (the journal).

@@ -36,6 +36,7 @@ from tests.fakes.feed_server import FeedServer
 START = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 QUICK_JOBS = JobSettings(
     poll_every_s=0.2,
+    engine_every_s=0.2,
     deliver_every_s=0.2,
     delivery=DeliverySettings(idle_check_s=0.05, backoff_base_s=0.05),
 )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.models import Destination, Platform
 from bot.store import Store
 from bot.store.engine_inbox import inbox_depth, pending, queue_for_engine, trim_inbox
 from bot.store.engine_journal import append_journal, load_state, write_snapshot
+from bot.store.outbox import claim_in_order, enqueue_message
 from bot.store.partitions import (
     FencedOut,
     PartitionCountError,
@@ -25,6 +28,7 @@ from bot.store.partitions import (
     register_worker,
     release_partitions,
 )
+from bot.workers import release_dead_leases
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 
@@ -105,6 +109,13 @@ async def test_the_inbox_is_read_after_the_mark_and_trimmed_behind_every_partiti
             await fence(conn, partition, 0, now=NOW, inbox_mark=mark)
     assert await trim_inbox(store) == 2
     assert await inbox_depth(store) == 1
+    async with store.write() as conn:
+        await fence(conn, 0, 0, now=NOW, inbox_mark=items[2].mark)
+    assert await trim_inbox(store) == 1
+    # With every row trimmed, a new row still lands after both marks: ids are never reused.
+    async with store.write() as conn:
+        await queue_for_engine(conn, [(13, True)], batch_at=NOW)
+    assert [i.article_id for i in await pending(store, items[2].mark, limit=10)] == [13]
 
 
 @pytest.mark.postgres
@@ -148,3 +159,25 @@ async def test_live_workers(store: Store) -> None:
     assert await live_workers(store, now=NOW, within_s=600, role="engine") == live
     await forget_worker(store, "h:1")
     assert await live_workers(store, now=NOW, within_s=600, role="engine") == []
+
+
+async def test_a_dead_workers_leases_are_freed_its_sends_left_in_doubt(store: Store) -> None:
+    # A pid of this host that has just ended (reused only after the whole pid range wraps).
+    child = await asyncio.create_subprocess_exec("true")
+    await child.wait()
+    dead = f"{socket.gethostname()}:{child.pid}"
+    await ensure_partitions(store, 2, now=NOW)
+    await register_worker(store, dead, ["engine", "deliver"], now=NOW)
+    assert [
+        p.partition for p in await acquire_partitions(store, owner=dead, now=NOW, lease_s=60, want=1)
+    ] == [0]
+    await enqueue_message(
+        store, idempotency_key="k", destination=Destination(Platform.SLACK, "T1", "C1"), kind="alert",
+        payload="{}", now=NOW,
+    )  # fmt: skip
+    assert len(await claim_in_order(store, now=NOW, owner=dead, lease_s=60, limit=5, per_channel=5)) == 1
+    assert await release_dead_leases(store) == 2
+    assert [p.lease_owner for p in await list_partitions(store)] == [None, None]
+    assert await live_workers(store, now=NOW, within_s=60) == []
+    claimed = await claim_in_order(store, now=NOW, owner="alive", lease_s=60, limit=5, per_channel=5)
+    assert [m.unsettled for m in claimed] == [True]

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("announce", sa.Boolean(create_constraint=False), nullable=False),
         sa.Column("batch_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_engine_inbox"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_engine_inbox_xid_id", "engine_inbox", ["xid", "id"])
     op.create_table(
