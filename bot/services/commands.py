@@ -11,8 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
 from bot.clock import Clock
 from bot.commands.services import StoryDetails, Timeline
 from bot.config import Settings
@@ -22,7 +20,6 @@ from bot.store import subscriptions as subscription_store
 from bot.store import topics as topic_store
 from bot.store.cooldowns import claim_turn
 from bot.store.db import Store
-from bot.store.schema import subscriptions as subscriptions_table
 from bot.store.sources import list_source_statuses
 from bot.stories.query import QueryError, parse_query
 from bot.views import DevelopmentView
@@ -99,12 +96,9 @@ class StoreCommandServices:
         return True
 
     async def remove_topic(self, topic_id: str) -> int | None:
-        async with self.store.write() as conn:
-            count = select(func.count()).where(subscriptions_table.c.topic_id == topic_id)
-            ended = int((await conn.execute(count)).scalar() or 0)
-            # The foreign keys cascade: stories, developments and subscriptions go with the topic.
-            if not await topic_store.remove_topic(conn, topic_id):
-                return None
+        ended = await topic_store.remove_topic_with_subscriptions(self.store, topic_id)
+        if ended is None:
+            return None
         await self._topics_changed()
         return ended
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
-
 from bot.config import ConfigError, Settings
 from bot.ingest.ssrf import Refused, SsrfGuard
 from bot.ingest.urls import is_http_url
 from bot.models import Topic
 from bot.services.commands import QueryValidator, validate_topic_query
 from bot.store.db import Store
-from bot.store.schema import sources as sources_table
-from bot.store.sources import add_source, get_source_by_url
+from bot.store.sources import add_source, get_source_by_url, update_source
 from bot.store.topics import upsert_topic
 
 CONFIG_AUTHOR = "config"
@@ -69,13 +66,9 @@ async def sync_config(store: Store, settings: Settings, *, now: datetime) -> Con
                 await add_source(conn, entry.url, now=now, title=entry.title, poll_interval_s=interval)
                 added += 1
                 continue
-            changes: dict[str, object] = {}
-            if entry.title and entry.title != existing.title:
-                changes["title"] = entry.title
-            if interval != existing.poll_interval_s:
-                changes["poll_interval_s"] = interval
-            if changes:
-                stmt = update(sources_table).where(sources_table.c.id == existing.id).values(**changes)
-                await conn.execute(stmt)
+            title = entry.title if entry.title and entry.title != existing.title else None
+            new_interval = interval if interval != existing.poll_interval_s else None
+            if title is not None or new_interval is not None:
+                await update_source(conn, existing.id, title=title, poll_interval_s=new_interval)
                 updated += 1
     return ConfigSync(topics=len(topics), sources_added=added, sources_updated=updated)

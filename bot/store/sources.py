@@ -142,6 +142,22 @@ async def remove_source(db: Db, source_id: int) -> bool:
         return bool(result.rowcount)
 
 
+async def update_source(
+    db: Db, source_id: int, *, title: str | None = None, poll_interval_s: int | None = None
+) -> bool:
+    """Change a source's title and poll interval (those given); False if there was no such source."""
+    changes: dict[str, object] = {}
+    if title is not None:
+        changes["title"] = title
+    if poll_interval_s is not None:
+        changes["poll_interval_s"] = poll_interval_s
+    if not changes:
+        return True
+    async with writing(db) as conn:
+        result = await conn.execute(update(sources).where(sources.c.id == source_id).values(**changes))
+        return bool(result.rowcount)
+
+
 async def _update_returning(conn: AsyncConnection, source_id: int, **values: Any) -> Row[Any]:
     stmt = update(sources).where(sources.c.id == source_id).values(**values).returning(*sources.c)
     row = (await conn.execute(stmt)).first()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, delete, func, select
 
 from bot.models import Topic
 from bot.store.db import Db, StoreError, reading, writing
-from bot.store.schema import topics
+from bot.store.schema import subscriptions, topics
 from bot.store.sql import upsert_insert
 
 
@@ -80,3 +80,14 @@ async def remove_topic(db: Db, topic_id: str) -> bool:
     async with writing(db) as conn:
         result = await conn.execute(delete(topics).where(topics.c.id == topic_id))
         return bool(result.rowcount)
+
+
+async def remove_topic_with_subscriptions(db: Db, topic_id: str) -> int | None:
+    """Delete a topic as remove_topic does; None if there was none, else how many subscriptions went."""
+    async with writing(db) as conn:
+        count = select(func.count()).where(subscriptions.c.topic_id == topic_id)
+        ended = int((await conn.execute(count)).scalar() or 0)
+        # The foreign keys cascade: stories, developments and subscriptions go with the topic.
+        if not await remove_topic(conn, topic_id):
+            return None
+    return ended
