@@ -21,7 +21,7 @@ from bot.models import Topic
 from bot.store.articles import get_articles
 from bot.store.db import Store
 from bot.store.engine_inbox import InboxItem, pending
-from bot.store.engine_journal import append_journal, load_state, write_snapshot
+from bot.store.engine_journal import append_journal, highest_ids, load_state, write_snapshot
 from bot.store.partitions import fence, inbox_mark, partition_of
 from bot.store.state import get_engine_state
 from bot.stories.embedding import Embedder
@@ -196,6 +196,11 @@ async def open_partition(
             partition=partition,
             count=count,
         )
+        if stored.snapshot is None and not stored.journal:
+            # A fresh engine numbers above every stored development and story (an engine started over).
+            above = await highest_ids(store)
+            engine.next_development_id = _next_in_stride(above[0], partition, count)
+            engine.next_story_id = _next_in_stride(above[1], partition, count)
     opened = PartitionEngine(
         store,
         partition,
@@ -222,3 +227,9 @@ async def open_partition(
         len(stored.journal),
     )
     return opened
+
+
+def _next_in_stride(above: int, partition: int, count: int) -> int:
+    """The smallest id above `above` that partition `partition` of `count` may use (p + 1 + k * count)."""
+    start = partition + 1
+    return start if above < start else start + ((above - start) // count + 1) * count

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.db import Db, reading
-from bot.store.schema import engine_journal, engine_snapshots
+from bot.store.schema import developments, engine_journal, engine_snapshots, stories
 from bot.store.sql import upsert_insert
 
 
@@ -97,3 +97,11 @@ async def state_sizes(db: Db) -> dict[int, tuple[int, int]]:
             snap = sizes.get(int(partition), (0, 0))[0]
             sizes[int(partition)] = (snap, int(size or 0))
     return sizes
+
+
+async def highest_ids(db: Db) -> tuple[int, int]:
+    """The highest development and story ids stored (0 when none): where a fresh engine numbers from."""
+    async with reading(db) as conn:
+        dev = (await conn.execute(select(func.max(developments.c.id)))).scalar() or 0
+        story = (await conn.execute(select(func.max(stories.c.id)))).scalar() or 0
+    return int(dev), int(story)

@@ -18,7 +18,14 @@ from bot.store import Store
 from bot.store.articles import save_articles
 from bot.store.engine_inbox import inbox_depth, queue_for_engine
 from bot.store.partitions import FencedOut, list_partitions, partition_of, register_worker
-from bot.store.schema import articles, development_articles, developments, outbox
+from bot.store.schema import (
+    articles,
+    development_articles,
+    developments,
+    engine_journal,
+    engine_snapshots,
+    outbox,
+)
 from bot.store.sources import add_source
 from bot.store.subscriptions import upsert_subscription
 from bot.store.topics import upsert_topic
@@ -182,3 +189,23 @@ async def test_status_shows_which_worker_holds_what(store: Store) -> None:
     console.print(*render_leases(report))
     text = console.export_text()
     assert "host:11" in text and "0 (gen 1)" in text and "2 engine partitions, 2 articles" in text
+
+
+async def test_an_engine_started_over_numbers_above_the_stored_rows(store: Store) -> None:
+    sources = await _setup(store)
+    clock = ManualClock(T0)
+    await _poll(store, sources, range(0, 2))
+    clock.set(T0 + timedelta(hours=1))
+    await _worker(store, clock, "a").run()
+    async with store.write() as conn:
+        # What the README's "starting the engine over" does: its state goes, its rows stay.
+        for table in (engine_snapshots, engine_journal):
+            await conn.execute(table.delete())
+    before = await _figures(store)
+    await _poll(store, sources, range(2, 5))
+    clock.set(T0 + timedelta(hours=54))
+    await _worker(store, clock, "b").run()
+    after = await _figures(store)
+    fresh = {after[2][await _article_ids(store, n)] for n in (2, 3, 4)}
+    # No development of the new engine lands on an id the old one used (it would overwrite that row).
+    assert min(fresh) > max(before[2].values()) and after[0] == before[0] + len(fresh)
