@@ -14,13 +14,12 @@ from datetime import datetime
 from rich.console import RenderableType
 from rich.table import Table as RichTable
 from rich.text import Text
-from sqlalchemy import Table, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messages.text import format_local
+from bot.store.db import StoreConnection
 from bot.store.engine_inbox import inbox_depth
+from bot.store.overview import leased_messages, leased_sources
 from bot.store.partitions import PartitionRow, WorkerRow, list_partitions, list_workers
-from bot.store.schema import outbox, sources
 from bot.terminal import shown
 
 
@@ -43,20 +42,11 @@ class LeaseReport:
     free: tuple[int, ...] = field(default=())
 
 
-async def _leased(conn: AsyncConnection, table: Table, now: datetime) -> dict[str, int]:
-    query = (
-        select(table.c.lease_owner, func.count())
-        .where(table.c.lease_owner.is_not(None), table.c.lease_until > now)
-        .group_by(table.c.lease_owner)
-    )
-    return {str(owner): int(count) for owner, count in await conn.execute(query)}
-
-
-async def collect_leases(conn: AsyncConnection, now: datetime) -> LeaseReport:
+async def collect_leases(conn: StoreConnection, now: datetime) -> LeaseReport:
     workers: list[WorkerRow] = await list_workers(conn)
     partitions = await list_partitions(conn)
-    held_sources = await _leased(conn, sources, now)
-    held_messages = await _leased(conn, outbox, now)
+    held_sources = await leased_sources(conn, now)
+    held_messages = await leased_messages(conn, now)
     live = {p.partition: p for p in partitions if p.lease_owner and p.lease_until and p.lease_until > now}
     owners = {w.owner: w for w in workers}
     names = sorted(set(owners) | {p.lease_owner for p in live.values() if p.lease_owner} | set(held_sources))

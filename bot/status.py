@@ -15,7 +15,6 @@ from typing import Literal
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import func, select
 
 from bot.clock import Clock
 from bot.lease_status import LeaseReport, collect_leases, render_leases
@@ -23,7 +22,13 @@ from bot.messages.text import format_local, zone
 from bot.models import Subscription
 from bot.store.db import Db, reading
 from bot.store.health import StoreFigures, store_figures
-from bot.store.schema import digest_runs, outbox, sources, topics
+from bot.store.overview import (
+    digest_periods_since,
+    last_poll_at,
+    oldest_pending_at,
+    outbox_counts,
+    topic_names,
+)
 from bot.store.sources import SourceStatus, list_source_statuses
 from bot.store.subscriptions import all_active_subscriptions
 from bot.terminal import shown
@@ -112,21 +117,12 @@ async def collect_status(db: Db, clock: Clock) -> StatusReport:
         statuses = await list_source_statuses(conn)
         figures = await store_figures(conn, now)
         counts = dict.fromkeys(OUTBOX_STATUSES, 0)
-        by_status = select(outbox.c.status, func.count()).group_by(outbox.c.status)
-        counts.update({status: int(count) for status, count in await conn.execute(by_status)})
-        oldest = (
-            await conn.execute(select(func.min(outbox.c.created_at)).where(outbox.c.status == "pending"))
-        ).scalar()
-        last_poll = (await conn.execute(select(func.max(sources.c.last_polled_at)))).scalar()
+        counts.update(await outbox_counts(conn))
+        oldest = await oldest_pending_at(conn)
+        last_poll = await last_poll_at(conn)
         subscriptions = [sub for sub in await all_active_subscriptions(conn) if sub.mode.digest]
-        names = {row.id: row.name for row in await conn.execute(select(topics.c.id, topics.c.name))}
-        recent = (now - timedelta(days=2)).date().isoformat()
-        runs: dict[int, set[str]] = {}
-        query = select(digest_runs.c.subscription_id, digest_runs.c.period).where(
-            digest_runs.c.period >= recent
-        )
-        for subscription_id, period in await conn.execute(query):
-            runs.setdefault(subscription_id, set()).add(period)
+        names = await topic_names(conn)
+        runs = await digest_periods_since(conn, (now - timedelta(days=2)).date().isoformat())
         leases = await collect_leases(conn, now)
     digests = sorted(
         (

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.config import DigestSettings
 from bot.messages import build_digest
 from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.models import Subscription
+from bot.store.db import StoreConnection
 from bot.store.digests import developments_between, last_digest_run
 from bot.store.outbox import enqueue_message
 from bot.store.subscriptions import muted_stories
@@ -22,7 +21,7 @@ MAX_LOOKBACK = timedelta(days=7)
 
 
 async def digest_since(
-    conn: AsyncConnection, subscription: Subscription, *, until: datetime, otherwise: datetime
+    conn: StoreConnection, subscription: Subscription, *, until: datetime, otherwise: datetime
 ) -> datetime:
     """Where a digest ending at `until` starts: the subscription's previous digest (else `otherwise`),
     never more than MAX_LOOKBACK back. The digest job and `digest now` both take their window here."""
@@ -40,7 +39,7 @@ class QueuedDigest:
 
 
 async def queue_digest(
-    conn: AsyncConnection,
+    conn: StoreConnection,
     subscription: Subscription,
     *,
     key: str,

@@ -67,6 +67,8 @@ class Store:
         await self.engine.dispose()
 
 
+# A transaction's connection, as store.read()/write() yield it: what the core names in its signatures.
+StoreConnection = AsyncConnection
 Db = Store | AsyncConnection
 
 
