@@ -170,20 +170,7 @@ async def save_articles(
     (original_id set). Articles without `fetched_at` get `now`. `fingerprints` (canonical URL ->
     fingerprint), when given, spares computing them here, inside the write transaction.
     """
-    unique: list[Article] = []
-    keys_in_batch: set[str] = set()
-    urls_in_batch: set[str] = set()
-    for article in batch:
-        key = article.item_key or article.url
-        if key in keys_in_batch or article.url in urls_in_batch:
-            continue
-        keys_in_batch.add(key)
-        urls_in_batch.add(article.url)
-        if key != article.item_key or article.source_id != source_id or article.fetched_at is None:
-            article = replace(
-                article, item_key=key, source_id=source_id, fetched_at=article.fetched_at or now
-            )
-        unique.append(article)
+    unique = _unique_in_batch(batch, source_id, now)
     duplicates = len(batch) - len(unique)
     if not unique:
         return SaveResult(duplicate=duplicates)
@@ -200,55 +187,10 @@ async def save_articles(
         matched = iter(await find_originals(conn, source_id, known, since))
         originals = [next(matched) if p is not None else None for p in prints]
 
-        inserted: dict[str, int] = {}
-        if to_insert:
-            rows = [
-                {
-                    "url": a.url,
-                    "title": a.title,
-                    "text": a.text,
-                    "published": a.published,
-                    "fetched_at": a.fetched_at,
-                    "language": a.language,
-                    "source_id": source_id,
-                    "fingerprint": fp,
-                    "original_id": original,
-                    "item_key": a.item_key,
-                }
-                for a, fp, original in zip(to_insert, prints, originals, strict=True)
-            ]
-            stmt = (
-                upsert_insert(conn, articles)
-                .on_conflict_do_nothing(index_elements=[articles.c.url])
-                .returning(articles.c.url, articles.c.id)
-            )
-            result = await conn.execute(stmt, rows)
-            inserted = {row.url: row.id for row in result}
-            lost = [a.url for a in to_insert if a.url not in inserted]
-            if lost:
-                # Another worker stored these URLs between our check and our insert.
-                existing.update(await _ids_by_url(conn, lost))
-
-        already_here: set[int] = set()
+        inserted = await _insert(conn, source_id, to_insert, prints, originals, existing)
         linked_candidates = [existing[a.url] for a in fresh if a.url in existing]
-        for part in chunks(linked_candidates):
-            query = select(source_items.c.article_id).where(
-                and_(source_items.c.source_id == source_id, source_items.c.article_id.in_(part))
-            )
-            already_here.update((await conn.execute(query)).scalars())
-
-        item_rows = [
-            {
-                "source_id": source_id,
-                "item_key": a.item_key,
-                "article_id": inserted.get(a.url) or existing[a.url],
-                "first_seen": now,
-            }
-            for a in fresh
-            if a.url in inserted or a.url in existing
-        ]
-        if item_rows:
-            await conn.execute(upsert_insert(conn, source_items).on_conflict_do_nothing(), item_rows)
+        already_here = await _carried_by(conn, source_id, linked_candidates)
+        await _record_items(conn, source_id, fresh, inserted, existing, now)
 
     saved: list[Article] = []
     syndicated = 0
@@ -266,3 +208,96 @@ async def save_articles(
         saved=tuple(saved),
         linked_article_ids=linked,
     )
+
+
+def _unique_in_batch(batch: Sequence[Article], source_id: int, now: datetime) -> list[Article]:
+    """The batch less repeats of an item key or URL, each with its key, source and fetch time set."""
+    unique: list[Article] = []
+    keys_in_batch: set[str] = set()
+    urls_in_batch: set[str] = set()
+    for article in batch:
+        key = article.item_key or article.url
+        if key in keys_in_batch or article.url in urls_in_batch:
+            continue
+        keys_in_batch.add(key)
+        urls_in_batch.add(article.url)
+        if key != article.item_key or article.source_id != source_id or article.fetched_at is None:
+            article = replace(
+                article, item_key=key, source_id=source_id, fetched_at=article.fetched_at or now
+            )
+        unique.append(article)
+    return unique
+
+
+async def _insert(
+    conn: AsyncConnection,
+    source_id: int,
+    to_insert: Sequence[Article],
+    prints: Sequence[int | None],
+    originals: Sequence[int | None],
+    existing: dict[str, int],
+) -> dict[str, int]:
+    """Insert the new articles; their ids by URL. URLs another worker stored meanwhile join `existing`."""
+    if not to_insert:
+        return {}
+    rows = [
+        {
+            "url": a.url,
+            "title": a.title,
+            "text": a.text,
+            "published": a.published,
+            "fetched_at": a.fetched_at,
+            "language": a.language,
+            "source_id": source_id,
+            "fingerprint": fp,
+            "original_id": original,
+            "item_key": a.item_key,
+        }
+        for a, fp, original in zip(to_insert, prints, originals, strict=True)
+    ]
+    stmt = (
+        upsert_insert(conn, articles)
+        .on_conflict_do_nothing(index_elements=[articles.c.url])
+        .returning(articles.c.url, articles.c.id)
+    )
+    result = await conn.execute(stmt, rows)
+    inserted = {row.url: row.id for row in result}
+    lost = [a.url for a in to_insert if a.url not in inserted]
+    if lost:
+        # Another worker stored these URLs between our check and our insert.
+        existing.update(await _ids_by_url(conn, lost))
+    return inserted
+
+
+async def _carried_by(conn: AsyncConnection, source_id: int, article_ids: Sequence[int]) -> set[int]:
+    """Which of these articles this source had already delivered."""
+    found: set[int] = set()
+    for part in chunks(list(article_ids)):
+        query = select(source_items.c.article_id).where(
+            and_(source_items.c.source_id == source_id, source_items.c.article_id.in_(part))
+        )
+        found.update((await conn.execute(query)).scalars())
+    return found
+
+
+async def _record_items(
+    conn: AsyncConnection,
+    source_id: int,
+    fresh: Sequence[Article],
+    inserted: Mapping[str, int],
+    existing: Mapping[str, int],
+    now: datetime,
+) -> None:
+    """Remember each fresh item key of this source, with the article it is."""
+    item_rows = [
+        {
+            "source_id": source_id,
+            "item_key": a.item_key,
+            "article_id": inserted.get(a.url) or existing[a.url],
+            "first_seen": now,
+        }
+        for a in fresh
+        if a.url in inserted or a.url in existing
+    ]
+    if item_rows:
+        await conn.execute(upsert_insert(conn, source_items).on_conflict_do_nothing(), item_rows)

@@ -7,12 +7,13 @@ driver-level executemany per batch, still only after the platform accepted each 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ClauseElement
 
 from bot.models import ChannelKey, Destination, Platform
@@ -86,6 +87,22 @@ async def claim_in_order(
     platform's figure in `per_platform`), counting the `held` ones, so a lease is not outlived by
     the channel's rate limit. Returned in id order.
     """
+    candidates = _candidates(now, owner, limit)
+    caps = dict(per_platform or {})
+    lease_until = now + timedelta(seconds=lease_s)
+    async with writing(db) as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CLAIM_LOCK})
+            candidates = candidates.with_for_update(skip_locked=True, of=outbox)
+        rows = await conn.execute(candidates)
+        chosen, unsettled = _choose(rows, dict(held or {}), caps, per_channel, limit)
+        claimed = await _lease(conn, chosen, unsettled, owner=owner, lease_until=lease_until)
+    claimed.sort(key=lambda m: m.id)
+    return claimed
+
+
+def _candidates(now: datetime, owner: str, limit: int) -> Select[Any]:
+    """Due, unleased messages ahead of their channel's first blocked one, in id order."""
     # A channel is blocked from its first pending message that is not due yet or leased by another
     # worker: found in one grouped pass (few rows qualify), not by a subquery per candidate row.
     blockers = (
@@ -113,7 +130,7 @@ async def claim_in_order(
             blockers.c.channel == outbox.c.channel,
         ),
     )
-    candidates = (
+    return (
         select(outbox.c.id, outbox.c.platform, outbox.c.workspace, outbox.c.channel, outbox.c.lease_owner)
         .select_from(joined)
         .where(
@@ -125,65 +142,75 @@ async def claim_in_order(
         .order_by(outbox.c.id)
         .limit(limit * 4)
     )
-    caps = dict(per_platform or {})
-    lease_until = now + timedelta(seconds=lease_s)
-    async with writing(db) as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CLAIM_LOCK})
-            candidates = candidates.with_for_update(skip_locked=True, of=outbox)
-        taken: dict[ChannelKey, int] = dict(held or {})
-        chosen: list[int] = []
-        # Every settled outcome clears the lease owner: one still set on an expired lease was abandoned.
-        unsettled: set[int] = set()
-        for message_id, platform, workspace, channel_id, lease_owner in await conn.execute(candidates):
-            channel = (platform, workspace, channel_id)
-            count = taken.get(channel, 0)
-            if count < caps.get(platform, per_channel):
-                taken[channel] = count + 1
-                chosen.append(message_id)
-                if lease_owner is not None:
-                    unsettled.add(message_id)
-                if len(chosen) >= limit:
-                    break
-        claimed: list[ClaimedMessage] = []
-        # One alert goes to many channels: keep one copy of each payload and destination.
-        payloads: dict[str, str] = {}
-        destinations: dict[tuple[str, str, str, str | None], Destination] = {}
-        # Large IN lists (well under both drivers' 32,766 parameters): each statement is a round trip
-        # through an event loop that is busy sending.
-        for chunk in chunks(chosen, _UPDATE_CHUNK):
-            stmt = (
-                update(outbox)
-                .where(outbox.c.id.in_(chunk), outbox.c.status == "pending")
-                .values(lease_owner=owner, lease_until=lease_until, attempts=outbox.c.attempts + 1)
-                .returning(*_CLAIMED_COLUMNS)
-            )
-            for row in await conn.execute(stmt):
-                message_id, key, platform, workspace, channel_id, thread, kind, payload = row[:8]
-                attempts, parts_sent, thread_id, receipt, queued_at = row[8:]
-                where = (platform, workspace, channel_id, thread)
-                destination = destinations.get(where)
-                if destination is None:
-                    destination = destinations[where] = Destination(
-                        Platform(platform), workspace, channel_id, thread
-                    )
-                claimed.append(
-                    ClaimedMessage(
-                        message_id,
-                        key,
-                        destination,
-                        kind,
-                        payloads.setdefault(payload, payload),
-                        attempts,
-                        lease_until,
-                        parts_sent,
-                        thread_id,
-                        receipt,
-                        message_id in unsettled,
-                        queued_at,
-                    )
+
+
+def _choose(
+    rows: Iterable[Any],
+    taken: dict[ChannelKey, int],
+    caps: Mapping[str, int],
+    per_channel: int,
+    limit: int,
+) -> tuple[list[int], set[int]]:
+    """The candidates each channel has room for (`taken` counts what it holds); and which of them an
+    earlier worker left unsettled."""
+    chosen: list[int] = []
+    # Every settled outcome clears the lease owner: one still set on an expired lease was abandoned.
+    unsettled: set[int] = set()
+    for message_id, platform, workspace, channel_id, lease_owner in rows:
+        channel = (platform, workspace, channel_id)
+        count = taken.get(channel, 0)
+        if count < caps.get(platform, per_channel):
+            taken[channel] = count + 1
+            chosen.append(message_id)
+            if lease_owner is not None:
+                unsettled.add(message_id)
+            if len(chosen) >= limit:
+                break
+    return chosen, unsettled
+
+
+async def _lease(
+    conn: AsyncConnection, chosen: list[int], unsettled: set[int], *, owner: str, lease_until: datetime
+) -> list[ClaimedMessage]:
+    """Lease the chosen messages to `owner` and read back what sending them needs."""
+    claimed: list[ClaimedMessage] = []
+    # One alert goes to many channels: keep one copy of each payload and destination.
+    payloads: dict[str, str] = {}
+    destinations: dict[tuple[str, str, str, str | None], Destination] = {}
+    # Large IN lists (well under both drivers' 32,766 parameters): each statement is a round trip
+    # through an event loop that is busy sending.
+    for chunk in chunks(chosen, _UPDATE_CHUNK):
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id.in_(chunk), outbox.c.status == "pending")
+            .values(lease_owner=owner, lease_until=lease_until, attempts=outbox.c.attempts + 1)
+            .returning(*_CLAIMED_COLUMNS)
+        )
+        for row in await conn.execute(stmt):
+            message_id, key, platform, workspace, channel_id, thread, kind, payload = row[:8]
+            attempts, parts_sent, thread_id, receipt, queued_at = row[8:]
+            where = (platform, workspace, channel_id, thread)
+            destination = destinations.get(where)
+            if destination is None:
+                destination = destinations[where] = Destination(
+                    Platform(platform), workspace, channel_id, thread
                 )
-    claimed.sort(key=lambda m: m.id)
+            claimed.append(
+                ClaimedMessage(
+                    message_id,
+                    key,
+                    destination,
+                    kind,
+                    payloads.setdefault(payload, payload),
+                    attempts,
+                    lease_until,
+                    parts_sent,
+                    thread_id,
+                    receipt,
+                    message_id in unsettled,
+                    queued_at,
+                )
+            )
     return claimed
 
 
