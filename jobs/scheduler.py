@@ -106,7 +106,7 @@ class Jobs:
         self.deliverer.nudge()
         job = self.scheduler.get_job("deliver")
         if job is not None and not self.deliverer.draining:
-            job.modify(next_run_time=datetime.now(UTC))
+            job.modify(next_run_time=_trigger_time())
 
     async def stop(self, *, drain: bool = True, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
         """Stop triggering; with `drain`, let running jobs finish their pass (at most `timeout_s`).
@@ -217,7 +217,7 @@ async def start_jobs(
         await release_dead_leases(store)
 
     await heartbeat()
-    now = datetime.now(UTC)
+    now = _trigger_time()
     add = scheduler.add_job
     add(
         jobs.guarded("heartbeat", heartbeat),
@@ -259,6 +259,12 @@ async def start_jobs(
         released,
     )
     return jobs
+
+
+def _trigger_time() -> datetime:
+    """Now for APScheduler's triggers, which fire on the wall clock whatever the injected clock says (a
+    ManualClock's or a replay's time means nothing to them); the jobs themselves read the injected clock."""
+    return datetime.now(UTC)
 
 
 def job_settings_from(settings: Settings) -> JobSettings:
