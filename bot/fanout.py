@@ -13,20 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.messages import build_alert
 from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Article, Destination, Subscription, channel_key
 from bot.polling import PollReport
-from bot.store.db import Store
+from bot.store.db import Store, StoreConnection
 from bot.store.digests import development_views
-from bot.store.outbox import NewMessage, enqueue_messages
-from bot.store.schema import outbox, topics
+from bot.store.outbox import NewMessage, enqueue_alerts_counted
 from bot.store.subscriptions import mutes_for_stories, subscriptions_for_topic
+from bot.store.topics import topic_names
 from bot.stories.engine import StoryEngine
 from bot.stories.events import Event
 from bot.stories.persist import record
@@ -49,7 +46,7 @@ def alert_key(destination: Destination, development_id: int) -> str:
     return f"alert:{destination.key}:{development_id}"
 
 
-async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now: datetime) -> FanoutReport:
+async def enqueue_alerts(conn: StoreConnection, events: Sequence[Event], *, now: datetime) -> FanoutReport:
     """Queue an alert per (instant subscription, development) the events make due, in `conn`'s transaction."""
     if not events:
         return FanoutReport()
@@ -70,7 +67,7 @@ async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now:
     subscribers: dict[str, list[Subscription]] = {}
     for topic_id in sorted(set(topic_of.values())):
         subscribers[topic_id] = [s for s in await subscriptions_for_topic(conn, topic_id) if s.mode.instant]
-    names = await _topic_names(conn, list(subscribers))
+    names = await topic_names(conn, list(subscribers))
     story_ids = {v.story_id for v in views.values() if v.story_id is not None}
     mutes = await mutes_for_stories(conn, story_ids)
     rows: list[NewMessage] = []
@@ -109,7 +106,7 @@ async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now:
                     subscription_id=sub.id,
                 )
             )
-    queued = await _enqueue_counted(conn, rows, list(reached), now=now)
+    queued = await enqueue_alerts_counted(conn, rows, list(reached), now=now)
     report = FanoutReport(len(reached), len(rows), muted, below, queued)
     log.info(
         "fanout developments=%d alerts=%d queued=%d muted=%d below_min_sources=%d",
@@ -120,28 +117,6 @@ async def enqueue_alerts(conn: AsyncConnection, events: Sequence[Event], *, now:
         report.below_min_sources,
     )
     return report
-
-
-async def _enqueue_counted(
-    conn: AsyncConnection, rows: list[NewMessage], development_ids: list[int], *, now: datetime
-) -> int:
-    """Queue the rows; how many the outbox took. One poller runs the engine, so the rows of these
-    developments above the highest id before are exactly ours."""
-    if not rows:
-        return 0
-    before = (await conn.execute(select(func.max(outbox.c.id)))).scalar() or 0
-    await enqueue_messages(conn, rows, now=now)
-    added = select(func.count()).where(
-        outbox.c.id > before, outbox.c.kind == "alert", outbox.c.development_id.in_(development_ids)
-    )
-    return int((await conn.execute(added)).scalar() or 0)
-
-
-async def _topic_names(conn: AsyncConnection, topic_ids: list[str]) -> dict[str, str]:
-    if not topic_ids:
-        return {}
-    query = select(topics.c.id, topics.c.name).where(topics.c.id.in_(topic_ids))
-    return {str(tid): str(name or tid) for tid, name in await conn.execute(query)}
 
 
 @dataclass(frozen=True, slots=True)

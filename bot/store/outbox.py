@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ClauseElement
 
 from bot.models import Destination, Platform
@@ -318,3 +319,19 @@ async def purge_messages(db: Db, *, before: datetime) -> int:
     async with writing(db) as conn:
         stmt = delete(outbox).where(outbox.c.status.in_(["sent", "dead"]), outbox.c.created_at < before)
         return int((await conn.execute(stmt)).rowcount or 0)
+
+
+async def enqueue_alerts_counted(
+    conn: AsyncConnection, rows: list[NewMessage], development_ids: list[int], *, now: datetime
+) -> int:
+    """Queue alert rows for these developments; how many the outbox took (a key queued before is not).
+    One worker runs a topic's engine, so the rows of these developments above the highest id before are
+    exactly ours."""
+    if not rows:
+        return 0
+    before = (await conn.execute(select(func.max(outbox.c.id)))).scalar() or 0
+    await enqueue_messages(conn, rows, now=now)
+    added = select(func.count()).where(
+        outbox.c.id > before, outbox.c.kind == "alert", outbox.c.development_id.in_(development_ids)
+    )
+    return int((await conn.execute(added)).scalar() or 0)

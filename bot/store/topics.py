@@ -91,3 +91,12 @@ async def remove_topic_with_subscriptions(db: Db, topic_id: str) -> int | None:
         if not await remove_topic(conn, topic_id):
             return None
     return ended
+
+
+async def topic_names(db: Db, topic_ids: list[str]) -> dict[str, str]:
+    """The names of these topics by id (the id where a topic has no name)."""
+    if not topic_ids:
+        return {}
+    query = select(topics.c.id, topics.c.name).where(topics.c.id.in_(topic_ids))
+    async with reading(db) as conn:
+        return {str(tid): str(name or tid) for tid, name in await conn.execute(query)}
