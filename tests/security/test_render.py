@@ -30,6 +30,7 @@ from bot.messages import build_alert, split_message
 from bot.models import Destination, Link, Message, Platform, Section
 from bot.services import StoreCommandServices
 from bot.store import open_store
+from bot.store.ports import StoreLookups
 from bot.views import DevelopmentView
 from tests.security.hostile_text import FORBIDDEN, HOSTILE, T0, Hostile, assert_inert, store_hostile
 
@@ -225,7 +226,7 @@ def test_discord_topic_suggestions_show_hostile_names_inertly(tmp_path: Path) ->
         await store_hostile(database, HOSTILE)
         store = await open_store(f"sqlite+aiosqlite:///{database}")
         try:
-            return [choice.name for choice in await topic_choices(store, "topic")]
+            return [choice.name for choice in await topic_choices(StoreLookups(store), "topic")]
         finally:
             await store.close()
 
