@@ -18,10 +18,10 @@ from bot.ingest.opml import export_opml as render_opml
 from bot.ingest.parse import parse_feed_async
 from bot.ingest.ssrf import Refused, SsrfGuard
 from bot.ingest.urls import is_http_url
-from bot.messages.cleaning import clean_untrusted
 from bot.models import Source
 from bot.store.db import Store, StoreError
 from bot.store.sources import SourceExistsError, add_source, list_sources
+from bot.text_safety import clean_untrusted
 
 
 class SourceError(StoreError):

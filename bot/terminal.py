@@ -18,8 +18,8 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.text import Text
 
-from bot.messages.cleaning import clean_untrusted
 from bot.messages.text import clip
+from bot.text_safety import clean_untrusted
 
 # Characters of one untrusted value in a table cell or a message line; the rest is cut with an ellipsis.
 CELL_LIMIT = 200

@@ -12,9 +12,9 @@ from functools import cache
 
 from discord import app_commands
 
-from bot.messages.cleaning import clean_untrusted
 from bot.models import Destination, Topic
 from bot.ports import ChoiceLookups
+from bot.text_safety import clean_untrusted
 
 MAX_CHOICES = 25
 NAME_LIMIT = 100

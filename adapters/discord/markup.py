@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from bot.messages import Capabilities, utf16_len
-from bot.messages.cleaning import clean_untrusted
+from bot.text_safety import clean_untrusted
 
 _URL = r"https?://[^\s<]+[^<.,:;\"'\])\s]"
 _ESCAPE = re.compile(

@@ -3,7 +3,7 @@
 Slack reads `<!channel>`, `<!here>`, `<@U123>`, `<#C123>` and `<https://x|label>` only between angle
 brackets, and wants exactly `&`, `<` and `>` escaped as HTML entities; with those escaped (and
 `verbatim` set on the text objects, so Slack does not auto-link names), feed text is shown as written.
-Before escaping, text gets the cleaning every renderer shares (bot.messages.cleaning).
+Before escaping, text gets the cleaning every renderer shares (bot.text_safety).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from bot.messages import utf16_len
-from bot.messages.cleaning import clean_untrusted
+from bot.text_safety import clean_untrusted
 
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 

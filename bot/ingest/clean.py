@@ -1,5 +1,5 @@
-"""The one cleaning step for strings from feeds, applied where they enter (every parsed field) and again
-to the plain text that entity decoding makes of them.
+"""Cleaning strings from feeds where they enter (every parsed field) and again for the plain text that
+entity decoding makes of them: mojibake repaired, then the cleaning every path shares (bot.text_safety).
 
 A feed may carry anything a str can hold: lone surrogates (which no database can store), terminal
 escapes and other C0/C1 controls, bidi overrides that reorder what a reader sees, and megabytes in
@@ -14,21 +14,10 @@ from dataclasses import replace
 import ftfy
 
 from bot.ingest.feed import ParsedEntry, ParsedFeed
+from bot.text_safety import clean_untrusted
 
-__all__ = [
-    "BIDI_CONTROLS",
-    "clean_feed_text",
-    "clean_parsed_feed",
-    "fix_mojibake",
-    "strip_unsafe",
-    "without_surrogates",
-]
+__all__ = ["clean_feed_text", "clean_parsed_feed", "fix_mojibake", "without_surrogates"]
 
-# Bidi embeddings, overrides, isolates and marks: text from a feed has no business reordering ours.
-BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-# Lone surrogates, C0 controls but tab and newlines, DEL and C1 controls, bidi controls, noncharacters.
-_UNSAFE = re.compile(f"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI_CONTROLS}\ufffe\uffff]")
-_ASCII_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 # A UTF-8 lead byte read as Latin-1/cp1252 followed by a continuation byte: the mark of mojibake.
 _MOJIBAKE = re.compile(
@@ -54,13 +43,10 @@ MAX_LANGUAGE_CHARS = 64
 
 
 def clean_feed_text(text: str, limit: int = MAX_RAW_TITLE_CHARS) -> str:
-    """`text` capped at `limit`, mojibake repaired, then without surrogates, controls (but tab and
-    newlines) and bidi controls."""
-    text = text[:limit]
-    if text.isascii():
-        return _ASCII_UNSAFE.sub("", text) if _ASCII_UNSAFE.search(text) else text
+    """`text` capped at `limit`, mojibake repaired, then without escape sequences, surrogates, controls
+    (but tab and newlines), bidi and invisible format characters."""
     # Surrogates first (ftfy cannot encode them); C1 controls only after ftfy read them as mojibake.
-    return strip_unsafe(fix_mojibake(without_surrogates(text)))
+    return clean_untrusted(fix_mojibake(without_surrogates(text[:limit])))
 
 
 def without_surrogates(text: str) -> str:
@@ -70,11 +56,6 @@ def without_surrogates(text: str) -> str:
     except UnicodeEncodeError:
         return _SURROGATES.sub("", text)
     return text
-
-
-def strip_unsafe(text: str) -> str:
-    """`text` without surrogates, C0/C1 controls (but tab and newlines) and bidi controls."""
-    return _UNSAFE.sub("", text) if _UNSAFE.search(text) else text
 
 
 def fix_mojibake(text: str) -> str:

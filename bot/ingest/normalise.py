@@ -14,9 +14,10 @@ from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.ingest.clean import fix_mojibake, strip_unsafe
+from bot.ingest.clean import fix_mojibake
 from bot.ingest.language import guess_language
 from bot.ingest.urls import absolute_url, canonical_url, is_http_url
+from bot.text_safety import clean_untrusted
 
 __all__ = [
     "DateSource",
@@ -77,7 +78,7 @@ def decode_leftover_entities(text: str) -> str:
     for _ in range(_ENTITY_ROUNDS):
         if "&" not in text or not _LEFTOVER_ENTITY.search(text):
             break
-        text = strip_unsafe(html.unescape(text))
+        text = clean_untrusted(html.unescape(text))
     return text
 
 
@@ -123,7 +124,7 @@ def normalise_language(*tags: str | None, text: str = "") -> str:
 
 def _collapse(text: str) -> str:
     # Entities decode to any character (&#x1b;, &#x202e;): the result is cleaned like feed text.
-    text = strip_unsafe(text)
+    text = clean_untrusted(text)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 

@@ -169,14 +169,20 @@ async def check_odd_documents(store: Store, ids: Mapping[str, int]) -> None:
     assert titles["/entities-json"] == ["Rock & roll"]
     # C1 controls are read as the windows-1252 characters they usually stand for (ftfy).
     assert titles["/bidi-rss"] == ["Summit gnirts desrever ends…›"]
-    # Without its ESC, what was a terminal title escape is harmless text.
-    assert titles["/bidi-json"] == ["Vote counted today]0;pwned"]
+    # Escape sequences go whole: the OSC title escape with its payload, the DCS (C1 0x90, which
+    # windows-1252 leaves undefined) with the string it opens.
+    assert titles["/bidi-json"] == ["Vote counted"]
     assert "The one good item" in titles["/wrong-types"]
     # The cap keeps the first entries in document order: feeds list the newest first.
     assert titles["/many"] == [f"Firehose item {i} about something" for i in range(CAP)]
 
     (bidi_text,) = [row.text for row in await stored_for(store, ids["/bidi-json"])]
-    assert bidi_text == "Line one…\nLine two end"
+    # C1 0x9D (undefined in windows-1252) opens an OSC string: unterminated, it runs to the end.
+    assert bidi_text == "Line one…\nLine two"
+    (rss_text,) = [row.text for row in await stored_for(store, ids["/bidi-rss"])]
+    # Decoded character references clean the same way; HTML reads &#x9b; as windows-1252's "›".
+    assert rss_text == "Clear screen and ›31m flip done"
+    assert names["/bidi-json"] == "Json Wire"
 
 
 @dataclass

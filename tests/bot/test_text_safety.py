@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.messages.cleaning import clean_untrusted
+from bot.text_safety import clean_untrusted
 from tests.security.hostile_text import FORBIDDEN
 
 # Characters that must go, whatever surrounds them: controls, escapes, bidi and invisible format.

@@ -1,8 +1,9 @@
-"""The one cleaning step for text from feeds, servers and chat members, before any renderer escapes it.
+"""The one cleaning step for text from feeds, servers and chat members: what ingest stores and what every
+renderer shows goes through `clean_untrusted`.
 
-Every renderer (console, terminal, Slack, Discord) runs text through `clean_untrusted` and then does its
-own escaping (rich markup, mrkdwn entities, Discord markdown). Cleaning removes what could rewrite a
-terminal or hide or reorder what a reader sees:
+Ingest (bot.ingest.clean) runs it on every feed string after repairing mojibake; renderers (console,
+terminal, Slack, Discord) run it before their own escaping (rich markup, mrkdwn entities, Discord
+markdown). It removes what could rewrite a terminal or hide or reorder what a reader sees:
 
 - ESC and C1 control sequences, whole (CSI, OSC, DCS, SOS, PM, APC), so an OSC 52 clipboard payload
   goes with its introducer; then every other C0 and C1 control (newline and tab kept when asked);
