@@ -23,9 +23,9 @@ from rich.text import Text
 from bot.chat import CommandHandler
 from bot.commands import CommandRequest, command_for_button
 from bot.messages import Capabilities, DeliveryError, Receipt, check_fits, fit_message
-from bot.messages.cleaning import clean_untrusted
-from bot.models import Button, Destination, Message, Platform
+from bot.models import Button, Destination, Message, Platform, web_link
 from bot.terminal import SafeConsole
+from bot.text_safety import clean_untrusted
 
 log = logging.getLogger("storywatch.adapters.console")
 
@@ -232,9 +232,8 @@ def render(message: Message, header: str) -> RenderableType:
         if section.text:
             parts.append(Text(clean(section.text)))
         for link in section.links:
-            parts.append(
-                Text.assemble(("  → ", "dim"), clean(link.label or link.url), "  ", (clean(link.url), "blue"))
-            )
+            address = ("  ", (clean(link.url), "blue")) if web_link(link.url) else ()
+            parts.append(Text.assemble(("  → ", "dim"), clean(link.label or link.url), *address))
         if section.context:
             parts.append(Text(clean(section.context), style="dim italic"))
     if message.buttons:

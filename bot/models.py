@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from urllib.parse import urlsplit
 
 
 class Platform(enum.StrEnum):
@@ -158,8 +159,20 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class Link:
+    """A source's report: its outlet's name and the report's web address ("" when it has none)."""
+
     label: str
     url: str
+
+
+def web_link(url: str) -> str:
+    """`url` when a reader can open it (absolute http or https), else "": articles without a usable link
+    are stored under an identity of their own (`urn:storywatch:...`) that is no link."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import discord
 from adapters.discord.markup import discord_len, escape, plain
 from bot.messages import truncate
 from bot.messages.text import one_line
-from bot.models import Button, Message, Section
+from bot.models import Button, Message, Section, web_link
 
 # One colour for every storywatch embed, so its posts are recognisable in a busy channel.
 EMBED_COLOUR = discord.Colour(0x3B6EA5)
@@ -31,6 +31,8 @@ NONCE_LENGTH = 25
 _CUSTOM_ID = re.compile(r"^storywatch:(?P<action>[a-z_]{1,40}):(?P<value>[A-Za-z0-9_-]{1,64})$")
 # Labels this short sit side by side (three to a row); longer ones get a row each.
 _INLINE_LABEL = 32
+# A field's value for a report with no web address (Discord refuses an empty one).
+NO_LINK = "(no link)"
 # Every message the bot sends pings nobody, whatever its text says.
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -72,7 +74,7 @@ def _embed(section: Section) -> discord.Embed:
         description=escape(section.text) if section.text else None,
         colour=EMBED_COLOUR,
     )
-    if section.heading and section.links and plain(section.links[0].url) == section.links[0].url:
+    if section.heading and section.links and _opens(section.links[0].url):
         # The headline opens its first source (an address with hidden characters opens nothing).
         embed.url = section.links[0].url
     inline = len(section.links) > 1 and all(len(link.label) <= _INLINE_LABEL for link in section.links)
@@ -80,10 +82,16 @@ def _embed(section: Section) -> discord.Embed:
         # Discord refuses a blank field name: the address stands in for a missing label.
         name = truncate(plain(link.label).strip() or plain(link.url), FIELD_NAME_LIMIT, discord_len)
         # A URL stays whole (and clickable) in the escaping; anything around it is shown literally.
-        embed.add_field(name=escape(name), value=escape(link.url), inline=inline)
+        value = escape(link.url) if _opens(link.url) else NO_LINK
+        embed.add_field(name=escape(name), value=value, inline=inline)
     if section.context:
         embed.set_footer(text=plain(section.context))
     return embed
+
+
+def _opens(url: str) -> bool:
+    """True for an http(s) address without hidden characters; anything else opens nothing."""
+    return bool(web_link(url)) and plain(url) == url
 
 
 def button_view(buttons: tuple[Button, ...]) -> discord.ui.View | None:

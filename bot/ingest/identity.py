@@ -3,6 +3,10 @@
 The key kind is chosen per feed document, as MonitoRSS does: guid when every entry has one and none
 repeats, else the canonical link under the same rule, else a hash of title and date. A kind that
 repeats inside one document cannot tell its entries apart, so it cannot be trusted across polls either.
+
+An entry without a usable link (none, not http(s), or too long) is stored under `linkless_url`: an
+identity of its own per source and item key, so it never folds into another article by URL, and no
+renderer shows it (they link http(s) URLs only).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ def to_articles(parsed: ParsedFeed, source_id: int, source_name: str, fetched_at
         language = normalise_language(entry.language, parsed.language, text=f"{title}\n{text[:600]}")
         articles.append(
             Article(
-                url=url,
+                url=url or linkless_url(source_id, key),
                 title=title,
                 text=text,
                 published=published,
@@ -97,6 +101,11 @@ def entry_url(entry: ParsedEntry, parsed: ParsedFeed) -> str:
     link = absolute_url(entry.link, parsed.link, parsed.base_url)
     canonical = canonical_url(link) if is_http_url(link) else ""
     return canonical if len(canonical) <= MAX_LINK_CHARS else ""
+
+
+def linkless_url(source_id: int, key: str) -> str:
+    """The stored identity of source `source_id`'s entry `key` when it has no usable link."""
+    return f"urn:storywatch:article:{source_id}:{_digest(key)}"
 
 
 def choose_key_kind(entries: Sequence[ParsedEntry], links: Sequence[str]) -> KeyKind:

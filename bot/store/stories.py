@@ -16,7 +16,7 @@ from sqlalchemy import Row, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messages.text import clip
-from bot.models import Article, Link, Story
+from bot.models import Article, Link, Story, web_link
 from bot.store.db import Db, reading
 from bot.store.presentation import present
 from bot.store.schema import articles, development_articles, developments, sources, stories
@@ -125,8 +125,8 @@ def _headline_first(links: list[Link], article: Article | None) -> tuple[Link, .
     """The links with the shown headline's own first (in place of its outlet's other link, if any)."""
     if article is None or not links:
         return tuple(links)
-    first = Link(_label(article.source_name, article.url), article.url)
-    rest = [link for link in links if link.url != first.url and link.label != first.label]
+    first = _link(article.source_name, article.url)
+    rest = [link for link in links if (not link.url or link.url != first.url) and link.label != first.label]
     return (first, *rest)[: max(len(links), 1)]
 
 
@@ -173,12 +173,14 @@ async def _links(conn: AsyncConnection, development_ids: list[int]) -> dict[int,
             .order_by(ranked_sub.c.development_id, ranked_sub.c.nth)
         )
         for row in await conn.execute(query):
-            result.setdefault(row.development_id, []).append(Link(_label(row.source_name, row.url), row.url))
+            result.setdefault(row.development_id, []).append(_link(row.source_name, row.url))
     return result
 
 
-def _label(source_name: str | None, url: str) -> str:
-    return source_name or urlsplit(url).hostname or url
+def _link(source_name: str | None, url: str) -> Link:
+    """A report's link; one without a web address keeps its outlet's name and links nowhere."""
+    href = web_link(url)
+    return Link(source_name or urlsplit(href).hostname or href or "unknown source", href)
 
 
 async def _counted_timeline(
@@ -297,9 +299,9 @@ def _article_view(article: Article) -> DevelopmentView:
         story_id=None,
         story_title="",
         story_is_new=False,
-        headline=article.title or article.url,
+        headline=article.title or web_link(article.url),
         what_is_new=clip(article.text, _SNIPPET),
         first_seen=article.published,
-        sources=(Link(_label(article.source_name, article.url), article.url),),
+        sources=(_link(article.source_name, article.url),),
         source_count=1,
     )

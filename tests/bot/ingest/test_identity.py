@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.ingest.feed import ParsedEntry, ParsedFeed
-from bot.ingest.identity import MAX_KEY_CHARS, choose_key_kind, parse_articles_async, to_articles
+from bot.ingest.identity import (
+    MAX_KEY_CHARS,
+    choose_key_kind,
+    linkless_url,
+    parse_articles_async,
+    to_articles,
+)
+from bot.models import web_link
 from tests.bot.ingest.conftest import FETCHED_AT
 
 WHEN = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
@@ -95,14 +102,15 @@ def test_article_fields() -> None:
     assert first.language == "en"
     assert first.item_key == "guid:tag:news.example,2026:1"
     assert second.title == "An entry with only text, which becomes its title."
-    assert second.url == ""
+    # No link: an identity of its own (this source, this item), which is no web link.
+    assert second.url == linkless_url(7, "guid:2") and web_link(second.url) == ""
     assert second.published == FETCHED_AT
 
 
 def test_non_http_links_are_not_urls() -> None:
     parsed = feed(ParsedEntry(title="A", link="javascript:alert(1)"), link="")
     (article,) = to_articles(parsed, 1, "x", FETCHED_AT)
-    assert article.url == ""
+    assert article.url.startswith("urn:storywatch:article:1:") and web_link(article.url) == ""
 
 
 async def test_parse_articles_async() -> None:
