@@ -2,56 +2,26 @@
 
 The core only calls this protocol; the composition root plugs in the Prometheus implementation
 (jobs/metrics.py) when `[metrics] enabled`, and everything else gets `NO_METRICS`, which does nothing.
-Arguments are plain values with few possible labels (a fetch error's kind, never its text).
+Arguments are plain values with few possible labels (a poll error's kind, never its text).
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Literal, Protocol
 
+from bot.ingest.errors import PollErrorKind
+
 DeliveryFailure = Literal["retry", "dead"]
-
-# A fetch or parse error's text (bot/ingest) → a kind worth a label; first match wins.
-_ERROR_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), kind)
-    for pattern, kind in (
-        (r"^HTTP 4\d\d\b", "http_4xx"),
-        (r"^HTTP 5\d\d\b", "http_5xx"),
-        (r"^HTTP \d", "http_other"),
-        (r"^timed out", "timeout"),
-        (r"^DNS lookup failed", "dns"),
-        (r"^TLS ", "tls"),
-        (
-            r"^(connection failed|server closed the connection|broken response body|request failed)",
-            "connection",
-        ),
-        (r"^body larger than", "too_large"),
-        (r"redirect", "redirect"),
-        (r"^refused: ", "refused"),
-        (r"^invalid URL", "invalid_url"),
-        (r"^(broken compressed body|unsupported content encoding)", "encoding"),
-    )
-)
-FETCH_ERROR_KINDS = (*dict.fromkeys(kind for _, kind in _ERROR_KINDS), "feed")
-
-
-def fetch_error_kind(reason: str) -> str:
-    """The kind of a poll error, one of FETCH_ERROR_KINDS; `feed` when the body was no readable feed."""
-    for pattern, kind in _ERROR_KINDS:
-        if pattern.search(reason):
-            return kind
-    return "feed"
 
 
 class Metrics(Protocol):
     """What the running bot reports. Every method is cheap and never raises."""
 
-    def source_polled(self, status: str, error: str | None) -> None:
-        """One source polled: `stored`, `not_modified` or `error` (with the error's text)."""
+    def source_polled(self, status: str, error_kind: PollErrorKind | None) -> None:
+        """One source polled: `stored`, `not_modified` or `error` (with the error's kind)."""
 
     def poll_pass_finished(self, seconds: float) -> None:
         """A poll pass that polled at least one source took `seconds` (fetch, store, engine, fan-out)."""
@@ -76,7 +46,7 @@ class Metrics(Protocol):
 class NoMetrics:
     """The default: counts nothing."""
 
-    def source_polled(self, status: str, error: str | None) -> None:
+    def source_polled(self, status: str, error_kind: PollErrorKind | None) -> None:
         pass
 
     def poll_pass_finished(self, seconds: float) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.config import IngestSettings
-from bot.ingest.clean import strip_unsafe
+from bot.ingest.errors import PollErrorKind
 from bot.ingest.feed import FeedError, ParsedFeed
 from bot.ingest.fetch import Fetcher, FetchError
 from bot.ingest.normalise import clean_title
@@ -37,6 +37,7 @@ from bot.store.sources import (
     record_poll_failure,
     record_poll_success,
 )
+from bot.text_safety import clean_untrusted
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class SourcePoll:
     folded: int = 0
     seen: int = 0
     error: str | None = None
+    # What kind of error (a metrics label): set where it was raised.
+    error_kind: PollErrorKind | None = None
     # Newly stored articles, with ids, oldest first; `announce` holds those that may raise alerts.
     saved: tuple[Article, ...] = ()
     announce: tuple[Article, ...] = ()
@@ -110,6 +113,7 @@ class _Fetched:
     last_modified: str | None = None
     new_url: str | None = None
     error: str | None = None
+    error_kind: PollErrorKind = "internal"
     retry_after: float | None = None
 
 
@@ -185,7 +189,9 @@ async def _fetch(
     try:
         result = await fetcher.fetch(source.url, etag=source.etag, last_modified=source.last_modified)
     except FetchError as exc:
-        return _Fetched(source, clock.now(), error=exc.reason, retry_after=exc.retry_after)
+        return _Fetched(
+            source, clock.now(), error=exc.reason, error_kind=exc.kind, retry_after=exc.retry_after
+        )
     except Exception as exc:  # a bug or a surprise in one fetch must not end the pass
         return _Fetched(source, clock.now(), error=_unexpected(source, "could not fetch", exc))
     now = clock.now()
@@ -194,7 +200,7 @@ async def _fetch(
     try:
         batch = await _parse(parser, result.body, source, now, result.url, result.headers, settings)
     except FeedError as exc:
-        return _Fetched(source, now, error=exc.reason)
+        return _Fetched(source, now, error=exc.reason, error_kind=exc.kind)
     except Exception as exc:  # the parsers' contract is FeedError; anything else is one feed's problem too
         return _Fetched(source, now, error=_unexpected(source, "could not read the feed", exc))
     parsed, articles = batch.feed, batch.articles
@@ -249,7 +255,7 @@ def _unexpected(source: Source, what: str, exc: Exception) -> str:
 
 def _reason(text: str) -> str:
     """An error as one short clean line: server and feed text can hold anything."""
-    line = " ".join(strip_unsafe(text).split()) or "unknown error"
+    line = " ".join(clean_untrusted(text, multiline=False).split()) or "unknown error"
     return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 1].rstrip() + "…"
 
 
@@ -314,7 +320,8 @@ async def _write_isolated(
         log.debug("poll source=%s store failed", fetched.source.id, exc_info=failed)
         # If even recording the error fails, the database itself is the problem: let it end the pass.
         async with store.write() as conn:
-            polls.append(await _failed(conn, replace(fetched, error=reason, retry_after=None), settings))
+            unstored = replace(fetched, error=reason, error_kind="internal", retry_after=None)
+            polls.append(await _failed(conn, unstored, settings))
     return polls
 
 
@@ -392,4 +399,4 @@ async def _failed(conn: AsyncConnection, fetched: _Fetched, settings: IngestSett
     )
     disabled = updated.disabled and not source.disabled
     log.warning("poll source=%s status=error reason=%r disabled=%s", source.id, reason, disabled)
-    return SourcePoll(updated, "error", error=reason, disabled=disabled)
+    return SourcePoll(updated, "error", error=reason, error_kind=fetched.error_kind, disabled=disabled)

@@ -18,7 +18,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from bot.metrics import FETCH_ERROR_KINDS, DeliveryFailure, fetch_error_kind
+from bot.ingest.errors import POLL_ERROR_KINDS, PollErrorKind
+from bot.metrics import DeliveryFailure
 from bot.store.health import StoreFigures
 
 POLL_STATUSES = ("stored", "not_modified", "error")
@@ -124,15 +125,15 @@ class PrometheusMetrics:
         )
         for status in POLL_STATUSES:
             self._polls.labels(status)
-        for kind in FETCH_ERROR_KINDS:
+        for kind in POLL_ERROR_KINDS:
             self._fetch_errors.labels(kind)
         self._scrape = _ScrapeGauges()
         registry.register(self._scrape)
 
-    def source_polled(self, status: str, error: str | None) -> None:
+    def source_polled(self, status: str, error_kind: PollErrorKind | None) -> None:
         self._polls.labels(status).inc()
         if status == "error":
-            self._fetch_errors.labels(fetch_error_kind(error or "")).inc()
+            self._fetch_errors.labels(error_kind or "internal").inc()
 
     def poll_pass_finished(self, seconds: float) -> None:
         self._poll_pass.observe(seconds)

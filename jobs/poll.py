@@ -50,7 +50,7 @@ class PollJob:
         if not report.polls:
             return None
         for poll in report.polls:
-            self.metrics.source_polled(poll.status, poll.error)
+            self.metrics.source_polled(poll.status, poll.error_kind)
         self.metrics.articles_stored(report.new)
         self.metrics.poll_pass_finished(time.perf_counter() - started)
         log.info(

@@ -11,16 +11,20 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.ingest.errors import PollErrorKind
+
 # Entries read from one document at most, unless the caller says otherwise (the ingest setting).
 MAX_ENTRIES = 1000
 
 
 class FeedError(Exception):
-    """A document that yields no feed, with a short human reason ("HTML page, not a feed")."""
+    """A document that yields no feed, with a short human reason ("HTML page, not a feed") and its kind
+    (`refused` for documents that try entity expansion or external entities)."""
 
-    def __init__(self, reason: str, *, unsupported: bool = False) -> None:
+    def __init__(self, reason: str, *, unsupported: bool = False, kind: PollErrorKind = "feed") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind: PollErrorKind = kind
         # True when the bytes are some other kind of document (HTML, other JSON), not a broken feed.
         self.unsupported = unsupported
 

@@ -22,6 +22,7 @@ from yarl import URL
 from bot import __version__
 from bot.clock import Clock
 from bot.config import IngestSettings
+from bot.ingest.errors import PollErrorKind, http_error_kind
 from bot.ingest.ssrf import DnsFailure, Lookup, PinnedResolver, Refused, SsrfGuard
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -37,13 +38,20 @@ _ACCEPT = (
 
 
 class FetchError(Exception):
-    """A fetch that failed, with a short human reason; `transient` failures are worth retrying."""
+    """A fetch that failed: a short human reason, its kind; `transient` failures are worth retrying."""
 
     def __init__(
-        self, reason: str, transient: bool, status: int | None = None, *, retry_after: float | None = None
+        self,
+        reason: str,
+        transient: bool,
+        status: int | None = None,
+        *,
+        kind: PollErrorKind,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind: PollErrorKind = kind
         self.transient = transient
         self.status = status
         self.retry_after = retry_after
@@ -137,11 +145,13 @@ class Fetcher:
             try:
                 current = urljoin(current, location)
             except ValueError:
-                raise FetchError(f"bad redirect location: {location[:200]}", False, status) from None
+                raise FetchError(
+                    f"bad redirect location: {location[:200]}", False, status, kind="redirect"
+                ) from None
             if current in seen:
-                raise FetchError("redirect loop", False, status)
+                raise FetchError("redirect loop", False, status, kind="redirect")
             seen.add(current)
-        raise FetchError(f"too many redirects (max {self._settings.max_redirects})", False)
+        raise FetchError(f"too many redirects (max {self._settings.max_redirects})", False, kind="redirect")
 
     async def _hop(self, url: str, headers: dict[str, str], budget: list[float]) -> FetchResult | Redirect:
         """One request: a result, or (status, Location) for a redirect to follow."""
@@ -149,7 +159,7 @@ class Fetcher:
             # aiohttp gets this very URL object: what was judged is what it connects to.
             target = self._guard.vet_url(url)
         except Refused as exc:
-            raise FetchError(exc.reason, False) from None
+            raise FetchError(exc.reason, False, kind="refused") from None
         async with self._host_slot(target.raw_host or ""), self._global:
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -164,9 +174,11 @@ class Fetcher:
                     exc, self._read_timeout, self._settings.connect_timeout_s
                 ) from None
             except TimeoutError:
-                raise FetchError(f"timed out after {_seconds(self._settings.timeout_s)}", True) from None
+                raise FetchError(
+                    f"timed out after {_seconds(self._settings.timeout_s)}", True, kind="timeout"
+                ) from None
             except zlib.error:
-                raise FetchError("broken compressed body", False) from None
+                raise FetchError("broken compressed body", False, kind="encoding") from None
             finally:
                 budget[0] -= loop.time() - started
 
@@ -185,13 +197,15 @@ class Fetcher:
                 retry_after = _retry_after(response_headers.get("retry-after"))
                 transient = status in _TRANSIENT_STATUSES or status >= 500
                 reason = f"HTTP {status} {response.reason or ''}".strip()
-                raise FetchError(reason, transient, status, retry_after=retry_after)
+                raise FetchError(
+                    reason, transient, status, kind=http_error_kind(status), retry_after=retry_after
+                )
             body = await self._read_body(response, response_headers.get("content-encoding", ""))
             return FetchResult("ok", url, body, response_headers, etag, modified)
 
     async def _read_body(self, response: aiohttp.ClientResponse, encoding: str) -> bytes:
         cap = self._settings.max_body_bytes
-        too_large = FetchError(f"body larger than {_size(cap)}", False, response.status)
+        too_large = FetchError(f"body larger than {_size(cap)}", False, response.status, kind="too_large")
         if response.content_length is not None and response.content_length > cap:
             raise too_large
         decoder = _Decoder(encoding.strip().lower())
@@ -248,7 +262,7 @@ class _Decoder:
             # 47 = auto-detect gzip or zlib headers; raw deflate is tried if that fails at the start.
             self._inflate = zlib.decompressobj(47)
         else:
-            raise FetchError(f"unsupported content encoding {encoding[:40]}", False)
+            raise FetchError(f"unsupported content encoding {encoding[:40]}", False, kind="encoding")
         self._raw_tried = encoding != "deflate"
         self._pending = b""
 
@@ -287,23 +301,23 @@ def _describe_client_error(
     if isinstance(exc, aiohttp.ClientConnectorDNSError | aiohttp.ClientConnectorError):
         cause = exc.os_error
         if isinstance(cause, Refused):
-            return FetchError(cause.reason, False)
+            return FetchError(cause.reason, False, kind="refused")
         if isinstance(cause, DnsFailure) or isinstance(exc, aiohttp.ClientConnectorDNSError):
-            return FetchError("DNS lookup failed", True)
+            return FetchError("DNS lookup failed", True, kind="dns")
         if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-            return FetchError("TLS certificate not valid", False)
-        return FetchError(f"connection failed ({cause.strerror or cause})", True)
+            return FetchError("TLS certificate not valid", False, kind="tls")
+        return FetchError(f"connection failed ({cause.strerror or cause})", True, kind="connection")
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return FetchError(f"timed out connecting after {_seconds(connect_timeout)}", True)
+        return FetchError(f"timed out connecting after {_seconds(connect_timeout)}", True, kind="timeout")
     if isinstance(exc, aiohttp.ServerTimeoutError):
-        return FetchError(f"timed out: no data for {_seconds(read_timeout)}", True)
+        return FetchError(f"timed out: no data for {_seconds(read_timeout)}", True, kind="timeout")
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return FetchError("server closed the connection", True)
+        return FetchError("server closed the connection", True, kind="connection")
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return FetchError("broken response body", True)
+        return FetchError("broken response body", True, kind="connection")
     if isinstance(exc, aiohttp.InvalidURL):
-        return FetchError(f"invalid URL: {str(exc)[:200]}", False)
-    return FetchError(f"request failed ({type(exc).__name__}: {str(exc)[:200]})", True)
+        return FetchError(f"invalid URL: {str(exc)[:200]}", False, kind="invalid_url")
+    return FetchError(f"request failed ({type(exc).__name__}: {str(exc)[:200]})", True, kind="connection")
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -161,11 +161,14 @@ def _refuse_unsafe_entities(start: str) -> None:
     if doctype is None or doctype.group(1) != "[":
         return
     if not _SUBSET_END.search(start, doctype.end()):
-        raise FeedError("refused: DOCTYPE internal subset larger than 8 KB")
+        raise FeedError("refused: DOCTYPE internal subset larger than 8 KB", kind="refused")
     for match in _ENTITY_DECL.finditer(start, doctype.end()):
         parameter, name, value = match.groups()
         if not parameter and not _SAFE_ENTITY_VALUE.match(value.strip()):
-            raise FeedError(f"refused: XML entity '{name}' would expand other entities or load external data")
+            raise FeedError(
+                f"refused: XML entity '{name}' would expand other entities or load external data",
+                kind="refused",
+            )
 
 
 def _fast_path_allowed(data: bytes, content_type: str) -> bool:

@@ -12,8 +12,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 
 from bot.clock import ManualClock
 from bot.config import ConfigError, IngestSettings, MetricsSettings, load_settings
+from bot.ingest.errors import POLL_ERROR_KINDS
 from bot.ingest.fetch import Fetcher, FetchError
-from bot.metrics import FETCH_ERROR_KINDS, fetch_error_kind
 from bot.store import Store, open_store
 from jobs.liveness import Liveness
 from jobs.metrics import PrometheusMetrics
@@ -140,7 +140,7 @@ async def test_a_port_in_use_is_a_clear_configuration_error(sqlite_store: Store)
         await first.stop()
 
 
-async def test_fetch_errors_get_a_kind_from_the_real_fetchers_words() -> None:
+async def test_fetch_errors_carry_their_kind_from_the_real_fetcher() -> None:
     settings = IngestSettings(
         allowed_private_hosts=("127.0.0.1",), max_body_bytes=1000, timeout_s=0.5, politeness_delay_s=0
     )
@@ -153,18 +153,18 @@ async def test_fetch_errors_get_a_kind_from_the_real_fetchers_words() -> None:
             for path in ("/big.xml", "/slow.xml", "/loop.xml"):
                 with pytest.raises(FetchError) as caught:
                     await fetcher.fetch(server.url(path))
-                kinds[path] = fetch_error_kind(caught.value.reason)
+                kinds[path] = caught.value.kind
         async with Fetcher(IngestSettings(), ManualClock(NOW)) as guarded:
             with pytest.raises(FetchError) as caught:
                 await guarded.fetch(server.url("/big.xml"))
-            kinds["loopback"] = fetch_error_kind(caught.value.reason)
+            kinds["loopback"] = caught.value.kind
     assert kinds == {
         "/big.xml": "too_large",
         "/slow.xml": "timeout",
         "/loop.xml": "redirect",
         "loopback": "refused",
     }
-    assert set(kinds.values()) <= set(FETCH_ERROR_KINDS)
+    assert set(kinds.values()) <= set(POLL_ERROR_KINDS)
 
 
 def test_metrics_settings_default_off_on_loopback_and_read_from_the_environment(tmp_path: Path) -> None:
