@@ -12,16 +12,14 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Literal, Protocol
 
-from bot.ingest.errors import PollErrorKind
-
 DeliveryFailure = Literal["retry", "dead"]
 
 
 class Metrics(Protocol):
     """What the running bot reports. Every method is cheap and never raises."""
 
-    def source_polled(self, status: str, error_kind: PollErrorKind | None) -> None:
-        """One source polled: `stored`, `not_modified` or `error` (with the error's kind)."""
+    def source_polled(self, status: str, error_kind: str | None) -> None:
+        """One source polled: `stored`, `not_modified` or `error` (with its kind, bot.ingest.errors)."""
 
     def poll_pass_finished(self, seconds: float) -> None:
         """A poll pass that polled at least one source took `seconds` (fetch, store, engine, fan-out)."""
@@ -46,7 +44,7 @@ class Metrics(Protocol):
 class NoMetrics:
     """The default: counts nothing."""
 
-    def source_polled(self, status: str, error_kind: PollErrorKind | None) -> None:
+    def source_polled(self, status: str, error_kind: str | None) -> None:
         pass
 
     def poll_pass_finished(self, seconds: float) -> None:

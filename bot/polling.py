@@ -374,13 +374,7 @@ async def _stored(conn: AsyncConnection, fetched: _Fetched, settings: IngestSett
         announce = ()
     folded = len(saved.linked_article_ids) + saved.syndicated
     seen = max(0, saved.duplicate - len(saved.linked_article_ids))
-    log.info(
-        "poll source=%s status=stored new=%d folded=%d seen=%d",
-        source.id,
-        len(fresh),
-        folded,
-        seen,
-    )
+    log.info("poll source=%s status=stored new=%d folded=%d seen=%d", source.id, len(fresh), folded, seen)
     return SourcePoll(
         updated, "stored", new=len(fresh), folded=folded, seen=seen, saved=fresh, announce=announce
     )

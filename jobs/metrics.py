@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from bot.ingest.errors import POLL_ERROR_KINDS, PollErrorKind
+from bot.ingest.errors import POLL_ERROR_KINDS
 from bot.metrics import DeliveryFailure
 from bot.store.health import StoreFigures
 
@@ -130,7 +130,7 @@ class PrometheusMetrics:
         self._scrape = _ScrapeGauges()
         registry.register(self._scrape)
 
-    def source_polled(self, status: str, error_kind: PollErrorKind | None) -> None:
+    def source_polled(self, status: str, error_kind: str | None) -> None:
         self._polls.labels(status).inc()
         if status == "error":
             self._fetch_errors.labels(error_kind or "internal").inc()
