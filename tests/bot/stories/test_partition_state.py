@@ -7,10 +7,11 @@ import zlib
 from dataclasses import replace
 from itertools import islice
 
+import msgpack
 import pytest
 
 from bot.stories.engine import LEXICAL_CONFIG, StoryEngine
-from bot.stories.partition_state import StateTracker, TrackedVocabulary, restore
+from bot.stories.partition_state import TrackedVocabulary, restore
 from bot.stories.state import dump_engine
 from tests.bot.stories.synthetic import synthetic_stream
 
@@ -94,7 +95,8 @@ def test_a_damaged_entry_is_refused() -> None:
     topics, stream = synthetic_stream()
     engine, tracker = restore(None, [], topics, CONFIG)
     _decided(engine, list(islice(stream, 50)))
-    entry = tracker.delta(engine).replace(b'"format":1', b'"format":7')
-    with pytest.raises(ValueError, match="format"):
-        restore(None, [entry], topics, CONFIG)
-    assert isinstance(StateTracker().snapshot(engine), bytes)
+    entry = msgpack.unpackb(tracker.delta(engine))
+    with pytest.raises(ValueError, match="format 7"):
+        restore(None, [msgpack.packb(entry | {"format": 7})], topics, CONFIG)
+    with pytest.raises(ValueError, match="unreadable"):
+        restore(None, [b"\xc1 not an entry"], topics, CONFIG)
