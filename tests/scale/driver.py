@@ -190,6 +190,12 @@ class Replay:
             ).scalar_one()
         return int(behind) == 0 and int(waiting) == 0
 
+    async def digest_queued(self, at: datetime) -> bool:
+        """A digest was queued at `at` or later (the one due then)."""
+        query = select(func.count()).where(outbox.c.kind == "digest", outbox.c.created_at >= at)
+        async with self.store.read() as conn:
+            return int((await conn.execute(query)).scalar_one()) > 0
+
     async def partition_caught_up(self, partition: int, generation: int) -> bool:
         """Another worker holds the partition under a newer generation and has decided what is due."""
         now = self.clock.now()
@@ -285,8 +291,12 @@ async def outcome(replay: Replay) -> Outcome:
             .scalars()
             .all()
         )
-        unsent = (await conn.execute(select(func.count()).where(outbox.c.status != "sent"))).scalar_one()
-    assert unsent == 0, f"{unsent} messages not sent"
+        unsent = (
+            await conn.execute(
+                select(outbox.c.kind, outbox.c.status, outbox.c.last_error).where(outbox.c.status != "sent")
+            )
+        ).all()
+    assert not unsent, f"messages not sent: {unsent}"
     urls: dict[int, set[str]] = {}
     topic_of: dict[int, str] = {}
     story_of: dict[int, int] = {}
