@@ -93,10 +93,15 @@ def parse_topic_id(raw: str) -> str:
 
 
 def parse_story_id(raw: str) -> int:
-    digits = raw.removeprefix("#")
-    if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) < 2**63:
+    number = _number(raw.removeprefix("#"))
+    if number is None or not 0 < number < 2**63:
         raise UsageError(f"bad story id '{_show(raw)}': use the number shown in alerts, e.g. story 12")
-    return int(digits)
+    return number
+
+
+def _number(raw: str) -> int | None:
+    """`raw` as a whole number when it is one of at most 19 ASCII digits (int() refuses 4,300 and more)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else None
 
 
 @cache
@@ -202,10 +207,11 @@ def _needs(given: str | None, complaint: str) -> str:
 
 
 def _min_sources(raw: str, option: str = "min-sources") -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_MIN_SOURCES:
+    number = _number(raw)
+    if number is None or not 1 <= number <= MAX_MIN_SOURCES:
         limit = MAX_MIN_SOURCES
         raise UsageError(f"{option} must be a whole number from 1 to {limit}, not '{_show(raw)}'")
-    return int(raw)
+    return number
 
 
 def _unsubscribe(words: _Words) -> Unsubscribe:
