@@ -321,9 +321,9 @@ def _describe_client_error(
 
 
 def _retry_after(value: str | None) -> float | None:
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return None
+    """Retry-After in seconds (the date form is not honoured); a number of over 9 digits is no answer."""
+    seconds = (value or "").strip()
+    return float(seconds) if seconds.isascii() and seconds.isdigit() and len(seconds) <= 9 else None
 
 
 def _seconds(value: float) -> str:

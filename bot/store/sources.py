@@ -228,7 +228,8 @@ async def record_poll_failure(
 ) -> Source:
     """A poll failed: back off exponentially, and disable the source after `disable_after` in a row.
 
-    `retry_after_s` (from a 429/503 Retry-After) delays the next try at least that long.
+    `retry_after_s` (from a 429/503 Retry-After) delays the next try at least that long, but never past
+    `backoff_max_s`: a server's number must not stop a source for years (or overflow the clock).
     """
     async with writing(db) as conn:
         row = await _update_returning(
@@ -243,7 +244,7 @@ async def record_poll_failure(
         failures = int(row.consecutive_failures)
         delay = float(backoff_delay_s(row.poll_interval_s, failures, backoff_max_s))
         if retry_after_s is not None:
-            delay = max(delay, retry_after_s)
+            delay = max(delay, min(retry_after_s, backoff_max_s))
         values: dict[str, Any] = {"next_poll_at": now + timedelta(seconds=delay)}
         if failures >= disable_after and row.disabled_at is None:
             values["disabled_at"] = now
