@@ -111,11 +111,6 @@ def test_demo_alerts_are_mostly_first_reports(demo_score: AlertScore) -> None:
     assert demo_score.recall >= 0.9, f"recall {demo_score.recall:.3f}, missed {demo_score.missed}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two pairs of a story's back-to-back developments (New York talks / summit back on; Kim's trip / "
-    "the Vostochny summit) still fall into one development",
-)
 def test_every_gold_development_is_alerted_exactly_once(demo_score: AlertScore) -> None:
     assert demo_score.missed == []
     assert all(demo_score.alerted[d] == 1 for d in demo_score.gold_developments)

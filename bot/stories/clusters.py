@@ -27,7 +27,8 @@ class DevelopmentState:
     representative_article_id: int | None
     centroid: Centroid = field(default_factory=Centroid)
     members: list[SparseVector] = field(default_factory=list)
-    sources: set[str] = field(default_factory=set)
+    # Each outlet that reported it, with the time of its latest report.
+    sources: dict[str, float] = field(default_factory=dict)
     article_count: int = 0
     # Salience of each word over the development's articles: the source of the 'what is new' line.
     salience: dict[str, float] = field(default_factory=dict)
@@ -51,6 +52,7 @@ class DevelopmentState:
             "norm2": self.centroid.norm2,
             "members": self.members,
             "sources": sorted(self.sources),
+            "source_last": [self.sources[name] for name in sorted(self.sources)],
             "count": self.article_count,
             "salience": self.salience,
             "what_is_new": self.what_is_new,
@@ -70,7 +72,10 @@ class DevelopmentState:
             representative_article_id=s["rep"],
             centroid=Centroid(dict(s["centroid"]), s["norm2"]),
             members=[dict(m) for m in s["members"]],
-            sources=set(s["sources"]),
+            # Snapshots before per-outlet times date each outlet's report at the development's last.
+            sources=dict(
+                zip(s["sources"], s.get("source_last") or [s["last"]] * len(s["sources"]), strict=True)
+            ),
             article_count=s["count"],
             salience=dict(s["salience"]),
             what_is_new=s["what_is_new"],

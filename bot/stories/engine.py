@@ -26,6 +26,7 @@ from bot.stories.regroup import COPY_CANDIDATES, Regrouping
 from bot.stories.similarity import link_evidence, mix, mix_many
 from bot.stories.text import lead, slug_words
 from bot.stories.topics import IMPLICIT_TOPIC, TopicMatcher
+from bot.stories.turns import joinable
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary, is_copy
 
 # Up to this many stories, scoring one by one costs less than numpy's per-call overhead.
@@ -76,6 +77,9 @@ class EngineConfig:
     # New-story caution: below story_threshold, a development still continues the nearest story when the
     # words and the model together (link evidence) reach this share of the threshold.
     story_caution: float = 0.5
+    # An outlet reporting again on a development this long after its last report there, naming in its
+    # text what the development has not, starts a new development (see turns.py).
+    turn_gap_h: float = 12.0
 
 
 # Without the model, similarities run lower (no dense share), so the cut-offs sit lower too; and with the
@@ -232,9 +236,7 @@ class StoryEngine(Regrouping):
             dev = self.developments.get(dev_id)
             if dev is None or dev.last_seen != when:
                 continue
-            self._unindex_terms(dev, dev.centroid.terms)
-            self._dev_rows.remove(dev_id)
-            del self.developments[dev_id]
+            self.close(dev)
         heap = self._dormant
         limit = now - self.config.story_dormant_h * 3600.0
         while heap and heap[0][0] < limit:
@@ -243,6 +245,16 @@ class StoryEngine(Regrouping):
             if story is not None and story.last_seen == when:
                 dropped = story.centroid.prune(DORMANT_STORY_TERMS)
                 self._story_index[story.topic_id].remove(story_id, dropped)
+
+    def close(self, dev: DevelopmentState) -> None:
+        """The development takes no more articles: it leaves the engine (its row stays in the store)."""
+        self._unindex_terms(dev, dev.centroid.terms)
+        self._dev_rows.remove(dev.id)
+        del self.developments[dev.id]
+        # The current article's rankings of its topic no longer hold it.
+        self._dev_dots.pop(dev.topic_id, None)
+        for key in [k for k in self._ranked if k[0] == dev.topic_id]:
+            del self._ranked[key]
 
     def near_topics(self) -> set[str]:
         """Topics of the few active developments sharing the most weight with the article's heaviest terms."""
@@ -389,10 +401,12 @@ class StoryEngine(Regrouping):
         now: float,
     ) -> tuple[TopicAssignment, Event | None]:
         cfg = self.config
-        ranked = self.rank_developments(topic_id, now)
-        score, dev_id = ranked[0] if ranked else (0.0, None)
         source = article.source_name or str(article.source_id)
-        if dev_id is not None and score >= cfg.join_threshold:
+        ranked = self.rank_developments(topic_id, now)
+        score = ranked[0][0] if ranked else 0.0
+        ranked = joinable(self, ranked, text, source, now)
+        if ranked:
+            score, dev_id = ranked[0]
             dev = self.developments[dev_id]
             if cfg.merge_threshold < 1.0:
                 dev = self._merge_neighbours(dev, ranked)
@@ -461,7 +475,7 @@ class StoryEngine(Regrouping):
         dev.members.append(vec)
         if len(dev.members) > MAX_MEMBERS:
             dev.members.pop(0)
-        dev.sources.add(source)
+        dev.sources[source] = max(now, dev.sources.get(source, now))
         dev.article_count += 1
         if now >= dev.last_seen:
             dev.last_seen = now

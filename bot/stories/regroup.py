@@ -132,7 +132,8 @@ class Regrouping:
             keep.embedding = gone.embedding if keep.embedding is None else keep.embedding + gone.embedding
             self._dev_rows.set(keep.id, keep.embedding)
         keep.members = (gone.members + keep.members)[-MAX_MEMBERS:]
-        keep.sources |= gone.sources
+        for name, when in gone.sources.items():
+            keep.sources[name] = max(when, keep.sources.get(name, when))
         keep.article_count += gone.article_count
         keep.first_seen = min(keep.first_seen, gone.first_seen)
         if gone.last_seen > keep.last_seen:
