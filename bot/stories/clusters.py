@@ -14,6 +14,8 @@ MAX_STORY_TERMS = 60
 MAX_DEVELOPMENT_TERMS = 150
 # A story idle this long keeps only its heaviest terms: years-long stories stay linkable, and small.
 DORMANT_STORY_TERMS = 40
+# A development's rhythm (its usual gap between reports) is read from this many reports on.
+RHYTHM_REPORTS = 5
 
 
 @dataclass(slots=True)
@@ -38,6 +40,16 @@ class DevelopmentState:
     words: dict[str, str] = field(default_factory=dict)
     # Sum of the members' model vectors (a numpy array), when a model is loaded.
     embedding: Any = None
+
+    def gone_quiet(self, now: float, lull_s: float, rhythm: float) -> bool:
+        """Whether a development reported in a burst has ended: silent for `lull_s` seconds and for `rhythm`
+        times its usual gap between reports (too few reports give no rhythm: the window alone decides)."""
+        if self.article_count < RHYTHM_REPORTS:
+            return False
+        idle = now - self.last_seen
+        return idle >= lull_s and idle * (self.article_count - 1) >= rhythm * (
+            self.last_seen - self.first_seen
+        )
 
     def to_state(self) -> dict[str, Any]:
         return {

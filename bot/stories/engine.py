@@ -80,6 +80,10 @@ class EngineConfig:
     # An outlet reporting again on a development this long after its last report there, naming in its
     # text what the development has not, starts a new development (see turns.py).
     turn_gap_h: float = 12.0
+    # A development reported in a burst is over once silent this long and for lull_rhythm times its usual
+    # gap between reports: the next burst on its subject is a new development.
+    lull_h: float = 24.0
+    lull_rhythm: float = 20.0
 
 
 # Without the model, similarities run lower (no dense share), so the cut-offs sit lower too; and with the
@@ -290,6 +294,7 @@ class StoryEngine(Regrouping):
         decay = -math.log(2.0) / (cfg.half_life_h * 3600.0)
         burst = -1.0 / (max(cfg.burst_h, 1e-9) * 3600.0)
         span = cfg.max_span_h * 3600.0
+        lull = cfg.lull_h * 3600.0
         removed = [(t, vec[t]) for t in without if t in vec]
         devs = self.developments
         dots = self._dev_dots.get(topic_id)
@@ -300,7 +305,7 @@ class StoryEngine(Regrouping):
         lexical: list[float] = []
         for dev_id, value in dots.items():
             dev = devs[dev_id]
-            if now - dev.first_seen > span:
+            if now - dev.first_seen > span or dev.gone_quiet(now, lull, cfg.lull_rhythm):
                 continue
             if removed:
                 terms = dev.centroid.terms
