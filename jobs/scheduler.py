@@ -24,7 +24,7 @@ from bot.ingest.fetch import Fetcher
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Platform
 from bot.store.db import Store
-from bot.store.partitions import forget_worker, register_worker
+from bot.store.partitions import ensure_partitions, forget_worker, register_worker
 from bot.workers import release_dead_leases, worker_id
 from jobs.delivery import Deliverer, DeliverySettings
 from jobs.digests import run_due_digests
@@ -185,6 +185,9 @@ async def start_jobs(
     liveness = liveness or Liveness()
     roles = tuple(r for r in ROLES if r in roles)
     released = await release_dead_leases(store)
+    if "engine" in roles:
+        # A partition count other than the stored one stops the worker here, naming the stored count.
+        await ensure_partitions(store, settings.engine.partitions, now=clock.now())
     deliverer: Deliverer | None = None
     if "deliver" in roles:
         deliverer = Deliverer(

@@ -17,7 +17,14 @@ from bot.partition_engine import BatchResult
 from bot.store import Store
 from bot.store.articles import save_articles
 from bot.store.engine_inbox import inbox_depth, queue_for_engine
-from bot.store.partitions import FencedOut, list_partitions, partition_of, register_worker
+from bot.store.partitions import (
+    FencedOut,
+    PartitionCountError,
+    ensure_partitions,
+    list_partitions,
+    partition_of,
+    register_worker,
+)
 from bot.store.schema import (
     articles,
     development_articles,
@@ -30,6 +37,7 @@ from bot.store.sources import add_source
 from bot.store.subscriptions import upsert_subscription
 from bot.store.topics import upsert_topic
 from jobs.engine import EngineJob
+from jobs.scheduler import start_jobs
 
 T0 = datetime(2026, 3, 3, 5, 0, tzinfo=UTC)
 LEASE_S = 60.0
@@ -209,3 +217,13 @@ async def test_an_engine_started_over_numbers_above_the_stored_rows(store: Store
     fresh = {after[2][await _article_ids(store, n)] for n in (2, 3, 4)}
     # No development of the new engine lands on an id the old one used (it would overwrite that row).
     assert min(fresh) > max(before[2].values()) and after[0] == before[0] + len(fresh)
+
+
+async def test_an_engine_worker_with_another_partition_count_does_not_start(store: Store) -> None:
+    await ensure_partitions(store, 2, now=T0)
+    settings = Settings(engine=EngineSettings(model="none", partitions=4))
+    with pytest.raises(PartitionCountError, match="has 2 partitions"):
+        await start_jobs(store, {}, settings, ManualClock(T0), roles=("engine",))
+    # A worker that holds no partitions (poll, deliver) is not concerned.
+    jobs = await start_jobs(store, {}, settings, ManualClock(T0), roles=("poll",))
+    await jobs.stop(drain=False)
