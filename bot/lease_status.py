@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -67,7 +67,7 @@ async def collect_leases(conn: StoreConnection, now: datetime) -> LeaseReport:
 
 def render_leases(report: LeaseReport) -> Sequence[RenderableType]:
     if not report.workers and not report.partitions:
-        return [Text("no workers have run yet")]
+        return [Group(Text("no workers have run yet"))]
     table = RichTable(
         "worker", "roles", "last seen", "engine partitions", "sources", "messages", title="Workers"
     )
@@ -82,9 +82,10 @@ def render_leases(report: LeaseReport) -> Sequence[RenderableType]:
             str(worker.sources),
             str(worker.messages),
         )
-    parts: list[RenderableType] = [table]
+    parts: list[RenderableType] = [table if report.workers else Text("no workers running")]
     summary = f"{len(report.partitions)} engine partitions, {report.inbox} articles in the engine inbox"
     if report.free:
         summary += f"; not held now: {', '.join(str(p) for p in report.free)}"
     parts.append(Text(summary))
-    return parts
+    # One group: printed after other renderables, its lines are not run into theirs.
+    return [Group(*parts)]
