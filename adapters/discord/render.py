@@ -31,8 +31,9 @@ NONCE_LENGTH = 25
 _CUSTOM_ID = re.compile(r"^storywatch:(?P<action>[a-z_]{1,40}):(?P<value>[A-Za-z0-9_-]{1,64})$")
 # Labels this short sit side by side (three to a row); longer ones get a row each.
 _INLINE_LABEL = 32
-# A field's value for a report with no web address (Discord refuses an empty one).
-NO_LINK = "(no link)"
+# A field's value for a report with no web address: Discord refuses an empty one, and the core counts
+# one character for it (bot.messages.splitting).
+NO_LINK = "\u200b"
 # Every message the bot sends pings nobody, whatever its text says.
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -58,8 +59,9 @@ class Rendered:
 def render(message: Message, *, reply: bool = False) -> Rendered:
     """`message` for Discord. A reply shows its text above the embeds (it is the answer); a delivered
     alert or digest is its embeds alone (their text only repeats the title and headline)."""
-    embeds = [_embed(section) for section in message.sections]
-    title = message.title
+    embeds = [embed for section in message.sections if (embed := _embed(section)) is not None]
+    # A title of only invisible characters is no title: Discord refuses an empty embed or author.
+    title = message.title if message.title and plain(message.title).strip() else None
     if title and embeds:
         embeds[0].set_author(name=plain(title))
     elif title:
@@ -68,12 +70,12 @@ def render(message: Message, *, reply: bool = False) -> Rendered:
     return Rendered(content=content, embeds=embeds, view=button_view(message.buttons))
 
 
-def _embed(section: Section) -> discord.Embed:
-    embed = discord.Embed(
-        title=escape(section.heading) if section.heading else None,
-        description=escape(section.text) if section.text else None,
-        colour=EMBED_COLOUR,
-    )
+def _embed(section: Section) -> discord.Embed | None:
+    """The section as an embed; None when nothing of it is left once cleaned (Discord refuses those)."""
+    heading, text, footer = escape(section.heading or ""), escape(section.text), plain(section.context or "")
+    if not (heading.strip() or text.strip() or footer.strip() or section.links):
+        return None
+    embed = discord.Embed(title=heading or None, description=text or None, colour=EMBED_COLOUR)
     if section.heading and section.links and _opens(section.links[0].url):
         # The headline opens its first source (an address with hidden characters opens nothing).
         embed.url = section.links[0].url
@@ -84,8 +86,8 @@ def _embed(section: Section) -> discord.Embed:
         # A URL stays whole (and clickable) in the escaping; anything around it is shown literally.
         value = escape(link.url) if _opens(link.url) else NO_LINK
         embed.add_field(name=escape(name), value=value, inline=inline)
-    if section.context:
-        embed.set_footer(text=plain(section.context))
+    if footer.strip():
+        embed.set_footer(text=footer)
     return embed
 
 

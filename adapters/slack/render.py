@@ -65,8 +65,9 @@ def _section_blocks(section: Section, index: int) -> list[Block]:
     body = _section_text(section)
     if body:
         blocks.append({"type": "section", "text": _mrkdwn(body)})
-    if section.context:
-        context = escape(truncate(plain(section.context), MAX_TEXT_OBJECT, escaped_len))
+    context = escape(truncate(plain(section.context or ""), MAX_TEXT_OBJECT, escaped_len))
+    if context.strip():
+        # A context of only invisible characters is empty once cleaned, and Slack refuses an empty one.
         blocks.append({"type": "context", "elements": [_mrkdwn(context)]})
     buttons = [
         button

@@ -13,7 +13,10 @@ from dataclasses import replace
 from bot.messages.capabilities import Capabilities
 from bot.messages.text import truncate
 from bot.models import Button, Link, Message, Section
+from bot.text_safety import clean_untrusted
 
+# The label of a link that has neither a visible label nor an address.
+BLANK_LABEL = "source"
 # Room kept for the "… N more not shown" note when a reply must fit in one message.
 _NOTE_ROOM = 60
 
@@ -115,7 +118,7 @@ def check_fits(message: Message, caps: Capabilities) -> list[str]:
         if len(section.links) > caps.max_fields:
             problems.append(f"section {index} has {len(section.links)} links (limit {caps.max_fields})")
         for link in section.links:
-            if measure(link.label) + measure(link.url) > caps.max_field:
+            if _link_size(link, caps) > caps.max_field:
                 problems.append(f"a link in section {index} is too long (limit {caps.max_field})")
     if caps.max_total is not None:
         size = (measure(message.title) if message.title else 0) + sum(
@@ -144,7 +147,12 @@ def section_size(section: Section, caps: Capabilities) -> int:
 
 
 def _link_size(link: Link, caps: Capabilities) -> int:
-    return caps.measure(link.label) + caps.measure(link.url)
+    return caps.measure(link.label) + _url_size(link, caps)
+
+
+def _url_size(link: Link, caps: Capabilities) -> int:
+    """A link without an address still takes one character where a platform needs a value (Discord)."""
+    return max(caps.measure(link.url), 1)
 
 
 def _trim_optional(text: str | None, limit: int, caps: Capabilities) -> str | None:
@@ -167,7 +175,10 @@ def _normalise(section: Section, caps: Capabilities) -> list[Section]:
 
 
 def _fit_link(link: Link, caps: Capabilities) -> Link | None:
-    room = caps.max_field - caps.measure(link.url)
+    if not clean_untrusted(link.label).strip():
+        # Renderers show a blank label as the address (a field name may not be blank): count that.
+        link = Link(link.url or BLANK_LABEL, link.url)
+    room = caps.max_field - _url_size(link, caps)
     if room < 0:
         return None
     if caps.measure(link.label) <= room:
