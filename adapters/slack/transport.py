@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -45,17 +47,27 @@ def build_app(
 ) -> AsyncApp:
     """The bolt app: one bot token (`bot_token`), or the OAuth flow's installations (`oauth`)."""
     if oauth is not None:
-        return AsyncApp(client=client, signing_secret=signing_secret, oauth_settings=oauth, logger=log)
-    if bot_token is None:
+        app = AsyncApp(client=client, signing_secret=signing_secret, oauth_settings=oauth, logger=log)
+    elif bot_token is None:
         raise ValueError("a Slack app needs a bot token or OAuth settings")
-    return AsyncApp(
-        client=client,
-        signing_secret=signing_secret,
-        # Socket Mode requests are not signed; bolt checks HTTP ones only when this is on.
-        request_verification_enabled=signing_secret is not None,
-        authorize=_single_workspace(client, bot_token),
-        logger=log,
-    )
+    else:
+        app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret,
+            # Socket Mode requests are not signed; bolt checks HTTP ones only when this is on.
+            request_verification_enabled=signing_secret is not None,
+            authorize=_single_workspace(client, bot_token),
+            logger=log,
+        )
+    app.error(_unreadable)
+    return app
+
+
+async def _unreadable(error: Exception) -> BoltResponse:
+    """A payload bolt cannot read (a field of an unexpected type) is a 400 and one log line, not a
+    traceback: bolt raises on shapes it does not expect, and our listeners catch their own errors."""
+    log.warning("slack: refused a request it could not read (%s: %.200r)", type(error).__name__, str(error))
+    return BoltResponse(status=400, body="bad request")
 
 
 def _single_workspace(client: AsyncWebClient, bot_token: str) -> Callable[[], Awaitable[AuthorizeResult]]:
@@ -108,7 +120,9 @@ class HttpTransport:
         self.port: int | None = None
 
     async def start(self) -> None:
-        runner = web.AppRunner(self._app.web_app(path=self._path, port=self._port), access_log=None)
+        served = self._app.web_app(path=self._path, port=self._port)
+        served.middlewares.append(_refuse_unreadable)
+        runner = web.AppRunner(served, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
         try:
@@ -124,6 +138,19 @@ class HttpTransport:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+
+
+@web.middleware
+async def _refuse_unreadable(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A body bolt cannot even parse into a request (a JSON list, a string) is a 400 and one log line:
+    bolt reads the body before it checks the signature, so anyone could fill the log with tracebacks."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # bolt's own parsing; what it parses goes on to bolt's error handler
+        log.warning("slack: refused a request it could not parse (%s)", type(exc).__name__)
+        return web.Response(status=400, text="bad request")
 
 
 def _bound_port(runner: web.AppRunner, asked: int) -> int:
