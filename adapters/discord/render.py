@@ -115,12 +115,12 @@ def button_view(buttons: tuple[Button, ...]) -> discord.ui.View | None:
 
 def custom_id_for(button: Button) -> str | None:
     custom_id = f"storywatch:{button.action}:{button.value}"
-    return custom_id if _CUSTOM_ID.match(custom_id) else None
+    return custom_id if _CUSTOM_ID.fullmatch(custom_id) else None
 
 
 def button_of(custom_id: str) -> Button | None:
     """The Button a component's custom id stands for, or None if it is not one of ours."""
-    match = _CUSTOM_ID.match(custom_id)
+    match = _CUSTOM_ID.fullmatch(custom_id)
     if match is None:
         return None
     return Button(label="", action=match["action"], value=match["value"])

@@ -67,7 +67,7 @@ def unknown_command(name: str) -> str:
 
 
 def parse_time(raw: str) -> time:
-    match = _TIME.match(raw)
+    match = _TIME.fullmatch(raw)
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
         raise UsageError(f"bad time '{_show(raw)}': use HH:MM, 24-hour")
     return time(int(match[1]), int(match[2]))
@@ -87,7 +87,7 @@ def parse_timezone(raw: str) -> str:
 
 def parse_topic_id(raw: str) -> str:
     topic_id = raw.lower()
-    if not TOPIC_ID.match(topic_id):
+    if not TOPIC_ID.fullmatch(topic_id):
         raise UsageError(f"bad topic id '{_show(raw)}': use lowercase letters, digits, '-' and '_'")
     return topic_id
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.commands import AccessPolicy, CommandRequest, UsageError, handle
-from bot.commands.grammar import parse
+from bot.commands.grammar import parse, parse_time, parse_topic_id
 from bot.config import Settings
 from bot.models import Message, Platform
 from bot.services import StoreCommandServices
@@ -131,3 +131,12 @@ async def test_random_unicode_searches(services: StoreCommandServices) -> None:
         words = "".join(rng.choice(pool) for _ in range(rng.randint(1, 60)))
         reply = await handle(request(f"lookup {words}"), services)
         assert_answered(reply, words)
+
+
+@pytest.mark.parametrize("raw", ["korea\n", "korea\r\n", "korea\x00"])
+def test_a_topic_id_is_matched_whole(raw: str) -> None:
+    # `$` also matches before a final newline: ids reach the grammar from adapters, not only from tokens.
+    with pytest.raises(UsageError):
+        parse_topic_id(raw)
+    with pytest.raises(UsageError):
+        parse_time("08:00" + raw[5:])
