@@ -409,7 +409,7 @@ class StoryEngine(Regrouping):
         source = article.source_name or str(article.source_id)
         ranked = self.rank_developments(topic_id, now)
         score = ranked[0][0] if ranked else 0.0
-        ranked = joinable(self, ranked, text, source, now)
+        ranked, turned = joinable(self, ranked, text, source, now)
         if ranked:
             score, dev_id = ranked[0]
             dev = self.developments[dev_id]
@@ -436,7 +436,7 @@ class StoryEngine(Regrouping):
                 article.id,
             )
             return assignment, event if grew else None
-        story, story_is_new = self._story_for(topic_id, article, now)
+        story, story_is_new = self._story_for(topic_id, article, now, turned)
         dev = DevelopmentState(
             id=self.next_development_id,
             topic_id=topic_id,
@@ -508,8 +508,14 @@ class StoryEngine(Regrouping):
         if len(story.centroid.terms) > 2 * MAX_STORY_TERMS:
             index.remove(story.id, story.centroid.prune(MAX_STORY_TERMS))
 
-    def _story_for(self, topic_id: str, article: Article, now: float) -> tuple[StoryState, bool]:
+    def _story_for(
+        self, topic_id: str, article: Article, now: float, turned: int | None = None
+    ) -> tuple[StoryState, bool]:
+        """The story a new development continues (`turned`: the story of the development the article
+        turned from, if still held), or a new one."""
         self._story_index.setdefault(topic_id, TermIndex())
+        if turned is not None and turned in self.stories:
+            return self.stories[turned], False
         self.story_similarities(topic_id)
         best, best_id = 0.0, None
         for story_id, score in sorted(self._story_links.get((topic_id, _NO_TERMS), {}).items()):

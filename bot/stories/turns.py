@@ -42,19 +42,22 @@ def is_new_turn(dev: DevelopmentState, text: ArticleText, source: str, now: floa
 
 def joinable(
     engine: StoryEngine, ranked: list[tuple[float, int]], text: ArticleText, source: str, now: float
-) -> list[tuple[float, int]]:
-    """The candidates an article may join, best first: those at the join threshold it is not a new turn of.
+) -> tuple[list[tuple[float, int]], int | None]:
+    """The candidates an article may join, best first (those at the join threshold it is not a new turn
+    of), and the story of the best development it turned from, if any: the story its turn continues.
 
     A development the article turns away from is closed, as one idle past the window is.
     """
     cfg = engine.config
     fit: list[tuple[float, int]] = []
+    turned: int | None = None
     for score, dev_id in ranked:
         if score < cfg.join_threshold:
             break
         dev = engine.developments[dev_id]
         if is_new_turn(dev, text, source, now, cfg.turn_gap_h):
             engine.close(dev)
+            turned = dev.story_id if turned is None else turned
         else:
             fit.append((score, dev_id))
-    return fit
+    return fit, turned

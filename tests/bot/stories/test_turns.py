@@ -58,8 +58,8 @@ def test_the_same_outlet_a_day_later_naming_new_things_starts_a_development() ->
     assert len({dev for dev, *_ in talks}) == 1
     back_on, after = run(engine, [BACK_ON, AFTER])
     assert back_on[2] and back_on[0] != talks[0][0], "the wire's new turn is a development of its own"
-    # The turn closes the development it moved away from: the next report of the turn joins the turn.
-    assert talks[0][0] not in engine.developments
+    # The turn continues the story of the development it closes; the turn's next report joins the turn.
+    assert back_on[1] == talks[0][1] and not back_on[3] and talks[0][0] not in engine.developments
     assert after[0] == back_on[0] and not after[2]
 
 
