@@ -110,13 +110,14 @@ class StoryCommands(app_commands.Group):
         )
 
     @app_commands.command(description="Follow a topic in this channel; options left out keep their value")
-    @app_commands.rename(min_sources="min-sources")
+    @app_commands.rename(min_sources="min-sources", new_story_sources="new-story-sources")
     @app_commands.describe(
         topic="The topic to follow (see /story topics)",
         mode="Alert at once, in a daily digest, or both",
         at="Digest time, HH:MM (24-hour)",
         tz="Time zone for the digest and times, e.g. Europe/Paris",
         min_sources="Alert once this many outlets report a development",
+        new_story_sources="Announce a new story once this many outlets report it",
         threaded="Each story's alerts in a thread of its own (in a forum: a post per story)",
         webhook="Post through a channel webhook (needs Manage Webhooks)",
     )
@@ -128,6 +129,7 @@ class StoryCommands(app_commands.Group):
         at: str | None = None,
         tz: str | None = None,
         min_sources: app_commands.Range[int, 1, 50] | None = None,
+        new_story_sources: app_commands.Range[int, 1, 50] | None = None,
         threaded: bool | None = None,
         webhook: bool | None = None,
     ) -> None:
@@ -140,6 +142,7 @@ class StoryCommands(app_commands.Group):
                 at and f"at {word(at, 'the digest time')}",
                 tz and f"tz {word(tz, 'the time zone')}",
                 f"min-sources {min_sources}" if min_sources is not None else None,
+                f"new-story-sources {new_story_sources}" if new_story_sources is not None else None,
                 switch(threaded, "threaded", "unthreaded"),
                 switch(webhook, "webhook", "no-webhook"),
             ),

@@ -105,6 +105,10 @@ from tests.fakes.discord_model import (
 )
 
 
+# Options the bot renames to Discord's dashed names (a Python parameter cannot have a dash).
+RENAMED_OPTIONS = frozenset({"min_sources", "new_story_sources"})
+
+
 class FakeDiscord:
     def __init__(
         self,
@@ -235,7 +239,7 @@ class FakeDiscord:
     ) -> int:
         """Run `/story <path> option=value…` (autocomplete instead when `focused` names an option)."""
         leaf = [
-            {"name": name.replace("_", "-") if name == "min_sources" else name, "type": _option_type(value)}
+            {"name": name.replace("_", "-") if name in RENAMED_OPTIONS else name, "type": _option_type(value)}
             | {"value": value}
             | ({"focused": True} if name == focused else {})
             for name, value in options.items()

@@ -82,6 +82,18 @@ async def test_subscribe_with_every_option_then_list_and_unsubscribe(fake: FakeD
     assert await list_subscriptions(bot.store, channel_of(fake)) == []
 
 
+async def test_subscribe_with_new_story_sources(fake: FakeDiscord, bot: Bot) -> None:
+    [story] = fake.commands[None]
+    subscribe = next(option for option in story["options"] if option["name"] == "subscribe")
+    option = next(option for option in subscribe["options"] if option["name"] == "new-story-sources")
+    assert (option["min_value"], option["max_value"]) == (1, 50)
+    reply = await ask(fake, "subscribe", topic="korea", min_sources=2, new_story_sources=3)
+    assert bot.requests[-1].text == "subscribe korea min-sources 2 new-story-sources 3"
+    assert reply.text.endswith("once 2 sources report, new stories once 3 sources report.")
+    [saved] = await list_subscriptions(bot.store, channel_of(fake))
+    assert (saved.min_sources, saved.new_story_sources) == (2, 3)
+
+
 async def test_topics_and_topic_add_remove(fake: FakeDiscord, bot: Bot) -> None:
     topics = await ask(fake, "topics")
     assert (
