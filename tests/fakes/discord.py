@@ -104,7 +104,6 @@ from tests.fakes.discord_model import (
     Snowflakes as Snowflakes,
 )
 
-
 # Options the bot renames to Discord's dashed names (a Python parameter cannot have a dash).
 RENAMED_OPTIONS = frozenset({"min_sources", "new_story_sources"})
 
