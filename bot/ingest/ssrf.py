@@ -24,6 +24,7 @@ from yarl import URL
 
 from bot.config import IngestSettings
 from bot.ingest.addresses import METADATA_ADDRESSES, HostProblem, IPAddress, host_address, judge, shown
+from bot.text_safety import clean_untrusted
 
 __all__ = [
     "METADATA_ADDRESSES",
@@ -39,6 +40,8 @@ __all__ = [
 # host, port -> the IP addresses (as text) the host resolves to; raises OSError when it cannot.
 Lookup = Callable[[str, int], Awaitable[list[str]]]
 
+# The longest URL a source may have (as an article link: bot.ingest.clean.MAX_LINK_CHARS).
+MAX_URL_CHARS = 2_048
 # What a DNS name may contain once yarl has IDNA-encoded it (underscores occur in real hosts).
 _NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?", re.IGNORECASE)
 
@@ -62,6 +65,8 @@ def parse_url(url: str | URL) -> URL:
 
     Judges only the URL's form; `SsrfGuard.vet_url` also judges the address of an IP-literal host.
     """
+    if isinstance(url, str):
+        _check_text(url)
     try:
         parsed = url if isinstance(url, URL) else URL(url)
         host, scheme = parsed.raw_host, parsed.scheme
@@ -78,6 +83,15 @@ def parse_url(url: str | URL) -> URL:
     if ":" not in host and not _NAME.fullmatch(host):
         raise Refused("invalid URL: the host name has characters a host name cannot have")
     return parsed
+
+
+def _check_text(url: str) -> None:
+    """No feed has a URL of megabytes, or one with line breaks, controls or bidi characters (parsers drop
+    some of them quietly, so what was shown and stored would not be what is fetched)."""
+    if len(url) > MAX_URL_CHARS:
+        raise Refused(f"refused: a URL longer than {MAX_URL_CHARS:,} characters")
+    if clean_untrusted(url, multiline=False) != url:
+        raise Refused("refused: a URL with line breaks, control or invisible characters")
 
 
 class SsrfGuard:
