@@ -43,9 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.clock import SystemClock  # noqa: E402
-from bot.fanout import enqueue_alerts  # noqa: E402
 from bot.messages import Capabilities  # noqa: E402
 from bot.models import Platform, Topic  # noqa: E402
+from bot.pipeline.fanout import enqueue_alerts  # noqa: E402
 from bot.store import Store, open_store  # noqa: E402
 from bot.store.outbox import count_messages  # noqa: E402
 from bot.store.schema import developments, stories, subscriptions  # noqa: E402

@@ -42,7 +42,7 @@ from bot.clock import ManualClock  # noqa: E402
 from bot.config import IngestSettings  # noqa: E402
 from bot.ingest.fetch import Fetcher  # noqa: E402
 from bot.ingest.pool import ParsePool  # noqa: E402
-from bot.polling import poll_due  # noqa: E402
+from bot.pipeline.polling import poll_due  # noqa: E402
 from bot.store import Store, open_store  # noqa: E402
 from bot.store.sources import add_source  # noqa: E402
 

@@ -44,7 +44,7 @@ from bot.clock import ManualClock  # noqa: E402
 from bot.config import EngineSettings, IngestSettings, Settings, WorkerSettings  # noqa: E402
 from bot.ingest.fetch import Fetcher  # noqa: E402
 from bot.models import Platform, Topic  # noqa: E402
-from bot.polling import poll_due  # noqa: E402
+from bot.pipeline.polling import poll_due  # noqa: E402
 from bot.store import open_store  # noqa: E402
 from bot.store.articles import save_articles  # noqa: E402
 from bot.store.engine_inbox import queue_for_engine  # noqa: E402

@@ -230,7 +230,7 @@ def poll(
         err.print("storywatch poll runs one pass: use --once (continuous polling is `storywatch run`)")
         raise typer.Exit(2)
     from bot.ingest.fetch import Fetcher
-    from bot.polling import poll_due
+    from bot.pipeline.poll_pass import poll_pass
     from bot.workers import release_dead_leases, worker_id
 
     settings = _settings(ctx)
@@ -239,7 +239,7 @@ def poll(
         clock = SystemClock()
         await release_dead_leases(store)
         async with Fetcher(settings.ingest, clock) as fetcher:
-            report = await poll_due(store, fetcher, clock=clock, settings=settings.ingest, owner=worker_id())
+            report = await poll_pass(store, fetcher, clock=clock, settings=settings.ingest, owner=worker_id())
         for p in report.polls:
             if p.status == "error":
                 err.print(labelled(f"source #{p.source.id}", "yellow", f"{p.source.url}: {p.error}"))

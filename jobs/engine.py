@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Topic
-from bot.partition_engine import BatchResult, PartitionEngine, open_partition, partition_topics
+from bot.pipeline.partition_engine import BatchResult, PartitionEngine, open_partition, partition_topics
 from bot.store.db import Store
 from bot.store.engine_inbox import trim_inbox
 from bot.store.partitions import (

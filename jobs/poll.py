@@ -7,17 +7,13 @@ are a stage of their own (jobs/engine.py).
 
 from __future__ import annotations
 
-import logging
-import time
-
 from bot.clock import Clock
 from bot.config import IngestSettings
 from bot.ingest.fetch import Fetcher
 from bot.metrics import NO_METRICS, Metrics
-from bot.polling import PollReport, poll_due
+from bot.pipeline.poll_pass import poll_pass
+from bot.pipeline.polling import PollReport
 from bot.store.db import Store
-
-log = logging.getLogger("storywatch.jobs.poll")
 
 
 class PollJob:
@@ -38,26 +34,13 @@ class PollJob:
         self.metrics = metrics
 
     async def run(self) -> PollReport | None:
-        started = time.perf_counter()
-        report = await poll_due(
+        report = await poll_pass(
             self.store,
             self.fetcher,
             clock=self.clock,
             settings=self.settings,
             owner=self.owner,
             lease_s=self.lease_s,
+            metrics=self.metrics,
         )
-        if not report.polls:
-            return None
-        for poll in report.polls:
-            self.metrics.source_polled(poll.status, poll.error_kind)
-        self.metrics.articles_stored(report.new)
-        self.metrics.poll_pass_finished(time.perf_counter() - started)
-        log.info(
-            "poll sources=%d new=%d folded=%d errors=%d",
-            len(report.polls),
-            report.new,
-            report.folded,
-            report.errors,
-        )
-        return report
+        return report if report.polls else None

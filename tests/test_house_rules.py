@@ -17,8 +17,6 @@ MAX_FUNCTION_LINES = 80
 # SQLAlchemy imported outside bot/store/, with the reason.
 SQL_ALLOWED = {
     "bot/stories/persist.py": "part B of issue 12: the engine's writes move into bot/store",
-    "bot/polling.py": "part B of issue 12: the poll pass (one poll_pass() room) takes its SQL to bot/store",
-    "bot/demo/session.py": "part B of issue 12: the demo's replay uses the one poll_pass()",
 }
 # Modules over MAX_MODULE_LINES, with the reason.
 LONG_MODULES = {

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import func, select, update
 
 from adapters.console import ConsoleAdapter
 from bot.clock import SteppedClock
@@ -26,12 +25,11 @@ from bot.config import DigestSettings, IngestSettings, Settings, load_settings
 from bot.demo.replay import ReplayServer, default_seeds_dir, start_replay_server
 from bot.ingest.fetch import Fetcher
 from bot.models import AlertMode, Destination, Platform, Subscription, Topic
-from bot.polling import PollReport, poll_due
+from bot.pipeline.poll_pass import poll_pass
+from bot.pipeline.polling import PollReport
 from bot.store import Store, open_store
-from bot.store.db import writing
-from bot.store.schema import developments, outbox, stories
-from bot.store.schema import sources as sources_table
-from bot.store.sources import add_source, list_sources
+from bot.store.overview import pipeline_totals
+from bot.store.sources import add_source, list_sources, restart_source
 from bot.store.subscriptions import list_subscriptions, upsert_subscription
 from bot.store.topics import list_topics, upsert_topic
 from bot.stories.embedding import load_embedder
@@ -89,7 +87,7 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path,
         settings = demo_ingest_settings()
         await _register_sources(store, server, clock.now(), settings.poll_interval_s)
         await _subscribe_console(store, seeds_dir, clock.now())
-        before = await _counts(store)
+        before = await pipeline_totals(store)
         console.print(
             f"storywatch demo: {len(server.feeds)} seed feeds at {server.base_url}, "
             f"{server.entry_count} entries from {server.first_published:%Y-%m-%d} "
@@ -114,7 +112,7 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path,
         polls = 0
         async with Fetcher(settings, clock) as fetcher:
             while True:
-                report = await poll_due(store, fetcher, clock=clock, settings=settings, owner=worker_id())
+                report = await poll_pass(store, fetcher, clock=clock, settings=settings, owner=worker_id())
                 polls += 1
                 totals.polls.extend(report.polls)
                 if verbose:
@@ -135,7 +133,7 @@ async def _replay(store: Store, folder: Path, console: Console, seeds_dir: Path,
         await deliverer.drain()
         await deliverer.stop(drain=True)
         await engine.stop()
-        after = await _counts(store)
+        after = await pipeline_totals(store)
         sources = await list_sources(store)
         if totals.new == 0:
             console.print(f"nothing new: all {totals.seen} entries seen were already stored")
@@ -174,20 +172,6 @@ async def _subscribe_console(store: Store, seeds_dir: Path, now: datetime) -> li
     return await list_topics(store)
 
 
-async def _counts(store: Store) -> dict[str, int]:
-    async with store.read() as conn:
-        developments_n = (await conn.execute(select(func.count()).select_from(developments))).scalar_one()
-        stories_n = (await conn.execute(select(func.count()).select_from(stories))).scalar_one()
-        query = select(outbox.c.kind, func.count()).where(outbox.c.status == "sent").group_by(outbox.c.kind)
-        sent: dict[str, int] = {str(kind): int(n) for kind, n in (await conn.execute(query)).all()}
-    return {
-        "developments": int(developments_n),
-        "stories": int(stories_n),
-        "alert": int(sent.get("alert", 0)),
-        "digest": int(sent.get("digest", 0)),
-    }
-
-
 def _print_try_it(console: Console, seeds_dir: Path) -> None:
     """How to go on from here: the bot itself, on live feeds, following the demo's topic in this terminal."""
     config = seeds_dir / TRY_CONFIG
@@ -216,13 +200,8 @@ async def _register_sources(store: Store, server: ReplayServer, now: datetime, i
         if existing is None:
             await add_source(store, url, now=now, poll_interval_s=interval_s)
             continue
-        async with writing(store) as conn:
-            # The replay restarts at the first entry: its schedule and any dead run's lease start over too.
-            await conn.execute(
-                update(sources_table)
-                .where(sources_table.c.id == existing.id)
-                .values(url=url, next_poll_at=now, lease_owner=None, lease_until=None, disabled_at=None)
-            )
+        # The replay restarts at the first entry: its schedule and any dead run's lease start over too.
+        await restart_source(store, existing.id, url=url, now=now)
 
 
 def _next_entry(times: Sequence[datetime], now: datetime) -> datetime | None:

@@ -1,4 +1,4 @@
-"""Reads for `storywatch status`: counts and latest times across the tables, in the caller's transaction."""
+"""Reads for `storywatch status` and the demo: counts and latest times across the tables."""
 
 from __future__ import annotations
 
@@ -7,13 +7,29 @@ from datetime import datetime
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.schema import digest_runs, outbox, sources, topics
+from bot.store.db import Db, reading
+from bot.store.schema import developments, digest_runs, outbox, sources, stories, topics
 
 
 async def outbox_counts(conn: AsyncConnection) -> dict[str, int]:
     """Outbox rows by status (statuses with no row left out)."""
     by_status = select(outbox.c.status, func.count()).group_by(outbox.c.status)
     return {str(status): int(count) for status, count in await conn.execute(by_status)}
+
+
+async def pipeline_totals(db: Db) -> dict[str, int]:
+    """How many developments and stories there are, and how many alerts and digests were sent."""
+    async with reading(db) as conn:
+        developments_n = (await conn.execute(select(func.count()).select_from(developments))).scalar_one()
+        stories_n = (await conn.execute(select(func.count()).select_from(stories))).scalar_one()
+        query = select(outbox.c.kind, func.count()).where(outbox.c.status == "sent").group_by(outbox.c.kind)
+        sent = {str(kind): int(n) for kind, n in await conn.execute(query)}
+    return {
+        "developments": int(developments_n),
+        "stories": int(stories_n),
+        "alert": sent.get("alert", 0),
+        "digest": sent.get("digest", 0),
+    }
 
 
 async def oldest_pending_at(conn: AsyncConnection) -> datetime | None:

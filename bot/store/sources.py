@@ -275,6 +275,17 @@ async def enable_source(db: Db, source_id: int, *, now: datetime) -> Source:
         return _source(row)
 
 
+async def restart_source(db: Db, source_id: int, *, url: str, now: datetime) -> None:
+    """Move a source to `url` and poll it from `now` on, as a replay that starts over does: any dead run's
+    lease and any disabling end with it."""
+    async with writing(db) as conn:
+        await conn.execute(
+            update(sources)
+            .where(sources.c.id == source_id)
+            .values(url=url, next_poll_at=now, lease_owner=None, lease_until=None, disabled_at=None)
+        )
+
+
 async def get_source_status(db: Db, source_id: int) -> SourceStatus | None:
     async with reading(db) as conn:
         row = (await conn.execute(select(sources).where(sources.c.id == source_id))).first()

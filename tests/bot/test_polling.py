@@ -8,7 +8,7 @@ from email.utils import format_datetime
 from bot.clock import ManualClock
 from bot.config import IngestSettings
 from bot.ingest.fetch import Fetcher
-from bot.polling import poll_due
+from bot.pipeline.polling import poll_due
 from bot.store import Store
 from bot.store.sources import add_source, get_source, list_source_statuses
 from tests.fakes.feed_server import FeedServer

@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.config import EngineSettings, Settings, WorkerSettings
 from bot.lease_status import collect_leases, render_leases
 from bot.models import AlertMode, Article, Destination, Platform, Subscription, Topic
-from bot.partition_engine import BatchResult
+from bot.pipeline.partition_engine import BatchResult
 from bot.store import Store
 from bot.store.articles import save_articles
 from bot.store.engine_inbox import inbox_depth, queue_for_engine

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from bot.fanout import enqueue_alerts, ingest_articles
 from bot.messages.serial import message_from_json, message_to_json
 from bot.models import AlertMode, Article, Destination, Platform, Subscription, Topic
+from bot.pipeline.fanout import enqueue_alerts, ingest_articles
 from bot.store import Store, open_store
 from bot.store.articles import save_articles
 from bot.store.outbox import list_messages

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import bot.partition_engine
+import bot.pipeline.partition_engine
 import bot.runtime
 from bot.cli import main as storywatch
 
@@ -49,7 +49,7 @@ def _stop_here(marker: Path, note: str) -> None:
 
 def pause_before_write(at: int, marker: Path) -> None:
     """Stop this process before its `at`-th fenced batch write (a batch with a mark), once."""
-    real = bot.partition_engine.fence
+    real = bot.pipeline.partition_engine.fence
     writes = [0]
 
     async def fence(conn: Any, partition: int, generation: int, **kwargs: Any) -> None:
@@ -59,7 +59,7 @@ def pause_before_write(at: int, marker: Path) -> None:
                 _stop_here(marker, f"{partition} {generation}\n")
         await real(conn, partition, generation, **kwargs)
 
-    bot.partition_engine.fence = fence  # type: ignore[assignment]
+    bot.pipeline.partition_engine.fence = fence  # type: ignore[assignment]
 
 
 def main(argv: list[str]) -> None:

@@ -14,7 +14,7 @@ from bot.clock import ManualClock
 from bot.config import IngestSettings
 from bot.ingest.errors import POLL_ERROR_KINDS
 from bot.ingest.fetch import Fetcher, FetchError
-from bot.polling import poll_due
+from bot.pipeline.polling import poll_due
 from bot.store import Store
 from bot.store.sources import add_source
 from tests.fakes.feed_server import FeedServer

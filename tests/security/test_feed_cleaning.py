@@ -20,7 +20,7 @@ from bot.ingest.identity import to_articles
 from bot.ingest.normalise import clean_title
 from bot.ingest.parse import parse_feed
 from bot.models import web_link
-from bot.polling import poll_due
+from bot.pipeline.polling import poll_due
 from bot.store import Store
 from bot.store.articles import get_articles
 from bot.store.sources import add_source, get_source
@@ -180,7 +180,7 @@ def test_a_hundred_thousand_entries_stop_at_the_cap() -> None:
 async def test_the_poll_uses_the_configured_cap_and_says_so(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.polling")
+    caplog.set_level(logging.INFO, logger="bot.pipeline.polling")
     clock = ManualClock(FETCHED)
     config = IngestSettings(
         allowed_private_hosts=("127.0.0.1",), politeness_delay_s=0, max_entries_per_document=3

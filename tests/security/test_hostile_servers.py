@@ -18,7 +18,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import IngestSettings
 from bot.ingest.fetch import Fetcher
-from bot.polling import poll_due
+from bot.pipeline.polling import poll_due
 from bot.store import Store
 from bot.store.sources import add_source, get_source
 from tests.fakes.feed_server import FeedServer
@@ -177,7 +177,7 @@ def settings() -> IngestSettings:
 async def test_lying_and_flooding_servers_cost_only_themselves(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.polling")
+    caplog.set_level(logging.INFO, logger="bot.pipeline.polling")
     clock = ManualClock(START)
     config = settings()
     async with RawServer() as raw, FeedServer() as good:

@@ -24,7 +24,7 @@ from bot.config import IngestSettings
 from bot.ingest.fetch import Fetcher
 from bot.messages import build_alert, split_message
 from bot.models import Destination, Platform
-from bot.polling import poll_due
+from bot.pipeline.polling import poll_due
 from bot.store import Store
 from bot.store.schema import articles
 from bot.store.sources import add_source

@@ -20,7 +20,7 @@ from bot.clock import ManualClock
 from bot.config import IngestSettings
 from bot.ingest.fetch import Fetcher
 from bot.ingest.pool import ParsedBatch, ParsePool
-from bot.polling import poll_due
+from bot.pipeline.polling import poll_due
 from bot.store import Store
 from bot.store.schema import articles
 from bot.store.sources import add_source, get_source
@@ -102,7 +102,7 @@ async def stored_for(store: Store, source_id: int) -> list[Any]:
 
 
 async def test_hostile_sources_among_fifty_good_ones(store: Store, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.polling")
+    caplog.set_level(logging.INFO, logger="bot.pipeline.polling")
     clock = ManualClock(START)
     config = settings()
     async with FeedServer() as server:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.fanout import ingest_articles
 from bot.models import Article, Destination, Platform
+from bot.pipeline.fanout import ingest_articles
 from bot.store.articles import save_articles
 from bot.store.subscriptions import list_subscriptions, muted_stories
 from bot.stories.persist import open_engine

@@ -18,7 +18,7 @@ from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Article, Destination, Subscription, channel_key
-from bot.polling import PollReport
+from bot.pipeline.polling import PollReport
 from bot.store.db import Store, StoreConnection
 from bot.store.digests import development_views
 from bot.store.outbox import NewMessage, enqueue_alerts_counted

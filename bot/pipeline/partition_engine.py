@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.fanout import FanoutReport, enqueue_alerts
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Topic
+from bot.pipeline.fanout import FanoutReport, enqueue_alerts
 from bot.store.articles import get_articles
 from bot.store.db import Store
 from bot.store.engine_inbox import InboxItem, pending

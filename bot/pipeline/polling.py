@@ -18,8 +18,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.clock import Clock
 from bot.config import IngestSettings
 from bot.ingest.errors import PollErrorKind
@@ -29,7 +27,7 @@ from bot.ingest.normalise import clean_title
 from bot.ingest.pool import ParsedBatch, ParsePool, parse_batch
 from bot.models import Article, Source
 from bot.store.articles import save_articles
-from bot.store.db import Store
+from bot.store.db import Store, StoreConnection
 from bot.store.engine_inbox import queue_for_engine
 from bot.store.sources import (
     claim_due_sources,
@@ -326,7 +324,7 @@ async def _write_isolated(
 
 
 async def _write_batch(
-    conn: AsyncConnection,
+    conn: StoreConnection,
     batch: Sequence[_Fetched],
     *,
     clock: Clock,
@@ -351,7 +349,7 @@ async def _write_batch(
     return polls
 
 
-async def _stored(conn: AsyncConnection, fetched: _Fetched, settings: IngestSettings) -> SourcePoll:
+async def _stored(conn: StoreConnection, fetched: _Fetched, settings: IngestSettings) -> SourcePoll:
     source, parsed = fetched.source, fetched.parsed
     assert parsed is not None
     saved = await save_articles(
@@ -380,7 +378,7 @@ async def _stored(conn: AsyncConnection, fetched: _Fetched, settings: IngestSett
     )
 
 
-async def _failed(conn: AsyncConnection, fetched: _Fetched, settings: IngestSettings) -> SourcePoll:
+async def _failed(conn: StoreConnection, fetched: _Fetched, settings: IngestSettings) -> SourcePoll:
     source, reason = fetched.source, _reason(fetched.error or "")
     updated = await record_poll_failure(
         conn,
