@@ -49,10 +49,12 @@ def labelled(label: str, style: str, text: object, limit: int = LINE_LIMIT) -> T
 
 
 class CleanFormatter(logging.Formatter):
-    """Log lines (tracebacks included) quote feed and server text; the terminal gets it cleaned."""
+    """Log lines (tracebacks included) quote feed and server text; the terminal gets it cleaned.
+
+    Lines after a record's first are indented, so a line break in a quoted title cannot forge a record."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return clean_untrusted(super().format(record))
+        return clean_untrusted(super().format(record)).replace("\n", "\n  ")
 
 
 def clean_excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
