@@ -25,7 +25,8 @@ from bot.store.engine_journal import append_journal, highest_ids, load_state, wr
 from bot.store.partitions import fence, inbox_mark, partition_of
 from bot.store.state import get_engine_state
 from bot.stories.embedding import Embedder
-from bot.stories.engine import EngineConfig, StoryEngine
+from bot.stories.engine import StoryEngine
+from bot.stories.engine_config import EngineConfig
 from bot.stories.partition_state import StateTracker, adopt_legacy, restore
 from bot.stories.persist import STATE_KEY, record
 from bot.stories.state import load_engine

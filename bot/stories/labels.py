@@ -13,7 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.stories.text import STOPWORDS, Token, stem, tokenize
+from bot.stories.stopwords import STOPWORDS
+from bot.stories.text import Token, stem, tokenize
 
 MAX_TERMS = 3
 SEPARATOR = " · "

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from bot.stories.clusters import DevelopmentState
+from bot.stories.regroup import Regrouping
 from bot.stories.similarity import link_evidence, mix
 from bot.stories.vectors import cosine
-
-if TYPE_CHECKING:
-    from bot.stories.engine import StoryEngine
 
 # A formed development's heaviest terms are what it is looked up by.
 _LOOKUP_TERMS = 20
 
 
-def likeness(engine: StoryEngine, a: DevelopmentState, b: DevelopmentState) -> float:
+def likeness(engine: Regrouping, a: DevelopmentState, b: DevelopmentState) -> float:
     """How well two developments' articles agree: the join score's blend, centroid to centroid."""
     lexical = cosine(a.centroid.terms, b.centroid.terms)
     if a.embedding is None or b.embedding is None:
@@ -33,7 +30,7 @@ def likeness(engine: StoryEngine, a: DevelopmentState, b: DevelopmentState) -> f
     return mix(lexical, dense, engine.config)
 
 
-def same_story(engine: StoryEngine, keep: DevelopmentState, other: DevelopmentState) -> bool:
+def same_story(engine: Regrouping, keep: DevelopmentState, other: DevelopmentState) -> bool:
     """A lone development may leave the story it started, never one that has other developments."""
     if other.story_id == keep.story_id:
         return True
@@ -41,7 +38,7 @@ def same_story(engine: StoryEngine, keep: DevelopmentState, other: DevelopmentSt
     return story is not None and story.development_count <= 1
 
 
-def take_in_early(engine: StoryEngine, dev: DevelopmentState) -> list[int]:
+def take_in_early(engine: Regrouping, dev: DevelopmentState) -> list[int]:
     """A development that has just formed takes in the earlier single-article developments it explains.
 
     Returns the ids it absorbed. Only lone items that came before the development's first article and
@@ -67,7 +64,7 @@ def take_in_early(engine: StoryEngine, dev: DevelopmentState) -> list[int]:
     return absorbed
 
 
-def story_link(engine: StoryEngine, dev: DevelopmentState, story_id: int) -> float:
+def story_link(engine: Regrouping, dev: DevelopmentState, story_id: int) -> float:
     """Link evidence (words and model together) between a development and a story, the development's own
     reports left out of the story."""
     story = engine.stories[story_id]
@@ -84,7 +81,7 @@ def story_link(engine: StoryEngine, dev: DevelopmentState, story_id: int) -> flo
     return link_evidence(lexical, dense, engine.config)
 
 
-def restory(engine: StoryEngine, dev: DevelopmentState, poll_end: bool = False) -> None:
+def restory(engine: Regrouping, dev: DevelopmentState, poll_end: bool = False) -> None:
     """A young development moves to the story its reports so far link it to, when that beats its own.
 
     Its first article chose the story alone; the next reports may say otherwise. The comparison leaves the
@@ -104,7 +101,7 @@ def restory(engine: StoryEngine, dev: DevelopmentState, poll_end: bool = False) 
         engine.move_to_story(dev, best_id)
 
 
-def merge_twins(engine: StoryEngine, created: Iterable[int]) -> None:
+def merge_twins(engine: Regrouping, created: Iterable[int]) -> None:
     """Developments started in one poll whose articles agree as well as merged neighbours must become one
     (the earlier id stays)."""
     threshold = engine.config.merge_threshold

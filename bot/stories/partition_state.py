@@ -18,7 +18,8 @@ import msgpack
 from bot.models import Topic
 from bot.stories.clusters import DevelopmentState, StoryState
 from bot.stories.embedding import Embedder
-from bot.stories.engine import EngineConfig, StoryEngine
+from bot.stories.engine import StoryEngine
+from bot.stories.engine_config import EngineConfig
 from bot.stories.index import Centroid
 from bot.stories.vectors import ArticleText, SparseVector, Vocabulary
 

@@ -19,7 +19,8 @@ from bot.store.schema import development_articles, developments, stories
 from bot.store.sql import upsert_insert
 from bot.store.state import get_engine_state, put_engine_state
 from bot.stories.embedding import Embedder
-from bot.stories.engine import EngineConfig, StoryEngine
+from bot.stories.engine import StoryEngine
+from bot.stories.engine_config import EngineConfig
 from bot.stories.events import Decision
 from bot.stories.state import dump_engine, load_engine
 

@@ -9,15 +9,12 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from bot.stories.clusters import MAX_MEMBERS, DevelopmentState, StoryState
+from bot.stories.engine_config import EngineConfig
 from bot.stories.events import Decision, Event
 from bot.stories.index import DenseRows, SparseVector, TermIndex
 from bot.stories.vectors import cosine
-
-if TYPE_CHECKING:
-    from bot.stories.engine import EngineConfig
 
 # Copies are looked for among, and merges bridged between, the closest two developments only.
 COPY_CANDIDATES = 2
@@ -26,7 +23,7 @@ _MAX_MERGES = 4096
 
 
 class Regrouping:
-    """The engine's state as the regrouping methods use it (StoryEngine sets every attribute)."""
+    """The engine's state as the regrouping methods use it (Lifecycle sets every attribute)."""
 
     config: EngineConfig
     developments: dict[int, DevelopmentState]

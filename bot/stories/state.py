@@ -10,7 +10,8 @@ from typing import Any
 from bot.models import Topic
 from bot.stories.clusters import DevelopmentState, StoryState
 from bot.stories.embedding import Embedder
-from bot.stories.engine import EngineConfig, StoryEngine
+from bot.stories.engine import StoryEngine
+from bot.stories.engine_config import EngineConfig
 from bot.stories.vectors import Vocabulary
 
 FORMAT = 1

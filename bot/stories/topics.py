@@ -10,19 +10,18 @@ An article with no keyword can still join when it plainly continues one of the t
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.models import Article, Topic
+from bot.stories.embedding import Embedder
 from bot.stories.index import Centroid
 from bot.stories.query import Hit, Node, QueryError, QueryText, parse_query
-from bot.stories.similarity import blend
-from bot.stories.text import STOPWORDS, tokenize
+from bot.stories.similarity import BlendSettings, blend
+from bot.stories.stopwords import STOPWORDS
+from bot.stories.text import Token, tokenize
 from bot.stories.vectors import ArticleText, SparseVector, normalize
-
-if TYPE_CHECKING:
-    from bot.stories.engine import StoryEngine
 
 # Without configured topics every article belongs to this one (eval streams without --topics).
 IMPLICIT_TOPIC = "all"
@@ -44,6 +43,23 @@ class TopicThresholds:
     # Below this lexical similarity to the topic's profile, an article without a keyword is not put
     # to the model.
     words_floor: float = 0.04
+
+
+@dataclass(frozen=True, slots=True)
+class MatchContext:
+    """What topic matching may ask about the current article, handed in by the engine."""
+
+    # Topics of the few active developments nearest the article.
+    near: set[str]
+    # The developments of a topic the article could join, best first, leaving out the given terms.
+    rank: Callable[[str, float, frozenset[str]], list[tuple[float, int]]]
+    # The article's model vector, made on first request (None without a model).
+    embedding: Callable[[], Any]
+    # Whether the stream writes this word as a name.
+    is_name: Callable[[Token], bool]
+    join_threshold: float
+    blend: BlendSettings
+    embedder: Embedder | None
 
 
 @dataclass
@@ -131,7 +147,7 @@ class TopicMatcher:
         keywords = self._by_keyword
         return any(t.stem in keywords for t in text.title) or any(t.stem in keywords for t in text.body)
 
-    def match(self, article: Article, text: ArticleText, vec: SparseVector, engine: StoryEngine) -> list[str]:
+    def match(self, article: Article, text: ArticleText, vec: SparseVector, ctx: MatchContext) -> list[str]:
         # Only regular expressions read the folded raw text, and folding long non-ASCII text is slow.
         raw = f"{article.title}\n{article.text}" if self._regex else ""
         doc = QueryText.of(text.title, text.body, article.source_name, raw)
@@ -146,14 +162,14 @@ class TopicMatcher:
         by_seed = self._by_seed
         for term in vec.keys() & by_seed.keys():
             seeded |= by_seed[term]
-        near = engine.near_topics()
+        near = ctx.near
         chosen: list[str] = []
         order = self._order
         for tid in sorted((keyword_topics | near | seeded) & order.keys(), key=order.__getitem__):
             state = self.states[tid]
             if state.topic.sources and not any(s.lower() in doc.source for s in state.topic.sources):
                 continue
-            if self.decide(state, doc, vec, engine, now, tid in keyword_topics, tid in near):
+            if self.decide(state, doc, vec, ctx, now, tid in keyword_topics, tid in near):
                 chosen.append(tid)
         return chosen
 
@@ -162,7 +178,7 @@ class TopicMatcher:
         state: TopicState,
         doc: QueryText,
         vec: SparseVector,
-        engine: StoryEngine,
+        context: MatchContext,
         now: float,
         may_match: bool = True,
         near: bool = True,
@@ -170,40 +186,41 @@ class TopicMatcher:
         th = self.thresholds
         hits = state.query.hits(doc) if may_match and state.query.matches(doc) else []
         strength = max(
-            (hit_strength(h, h.tokens != () and engine.vocab.is_name(h.tokens[0])) for h in hits), default=0.0
+            (hit_strength(h, h.tokens != () and context.is_name(h.tokens[0])) for h in hits), default=0.0
         )
         if strength >= 1.0:
             return True
         if not hits and not near:
             # No development of this topic is near: only a strong likeness to the topic itself admits it.
-            return self.profile_similarity(state, vec, engine, th.words_floor) >= th.none_profile
+            return self.profile_similarity(state, vec, context, th.words_floor) >= th.none_profile
         own: frozenset[str] = frozenset()
         if hits:
             # Backing for an ambiguous keyword must come from the article's other words, not the keyword.
             own = frozenset(stem for h in hits for stem in h.leaf.stems)
             vec = {t: w for t, w in vec.items() if t not in own}
-        ranked = engine.rank_developments(state.topic.id, now, own)
+        ranked = context.rank(state.topic.id, now, own)
         development = ranked[0][0] if ranked else 0.0
-        if development >= (engine.config.join_threshold if hits else th.none_development):
+        if development >= (context.join_threshold if hits else th.none_development):
             return True
-        profile = self.profile_similarity(state, vec, engine, 0.0 if hits else th.words_floor)
+        profile = self.profile_similarity(state, vec, context, 0.0 if hits else th.words_floor)
         return profile >= (th.weak_profile if hits else th.none_profile)
 
     def profile_similarity(
-        self, state: TopicState, vec: SparseVector, engine: StoryEngine, words_floor: float = 0.0
+        self, state: TopicState, vec: SparseVector, context: MatchContext, words_floor: float = 0.0
     ) -> float:
         seed = sum(w * state.seed.get(t, 0.0) for t, w in vec.items())
         lexical = max(seed, state.profile.cosine(vec))
-        if engine.embedder is None or lexical < words_floor:
+        embedder = context.embedder
+        if embedder is None or lexical < words_floor:
             # Without a keyword, the model's likeness alone does not admit an article whose words barely
             # touch the topic (and most articles are such: they are spared the model).
             return lexical
-        embedding = engine.article_embedding()
+        embedding = context.embedding()
         if embedding is None:
             return lexical
         if state.dense is None:
-            state.dense = engine.embedder.embed([f"{state.topic.name}. {state.topic.description}"])[0]
-        return blend(lexical, embedding, state.dense, engine.config)
+            state.dense = embedder.embed([f"{state.topic.name}. {state.topic.description}"])[0]
+        return blend(lexical, embedding, state.dense, context.blend)
 
     def learn(self, topic_id: str, vec: SparseVector, embedding: Any = None) -> None:
         state = self.states.get(topic_id)

@@ -9,13 +9,10 @@ alone is no such evidence (rewritten headlines name new things too): the report'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from bot.stories.clusters import DevelopmentState
+from bot.stories.lifecycle import Lifecycle
 from bot.stories.vectors import ArticleText
-
-if TYPE_CHECKING:
-    from bot.stories.engine import StoryEngine
 
 # Dates in a report's text are no new happening: a day-later report names its day.
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -41,7 +38,7 @@ def is_new_turn(dev: DevelopmentState, text: ArticleText, source: str, now: floa
 
 
 def joinable(
-    engine: StoryEngine, ranked: list[tuple[float, int]], text: ArticleText, source: str, now: float
+    engine: Lifecycle, ranked: list[tuple[float, int]], text: ArticleText, source: str, now: float
 ) -> tuple[list[tuple[float, int]], int | None]:
     """The candidates an article may join, best first (those at the join threshold it is not a new turn
     of), and the story of the best development it turned from, if any: the story its turn continues.

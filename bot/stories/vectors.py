@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.stories.text import Token, lead, slug_words, tokenize
+from bot.stories.leads import lead, slug_words
+from bot.stories.text import Token, tokenize
 
 SparseVector = dict[str, float]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.stories.index import Centroid, DenseRows, TermIndex, lightest
-from bot.stories.text import slug_words, tokenize
+from bot.stories.leads import slug_words
+from bot.stories.text import tokenize
 from bot.stories.vectors import dot, is_copy, normalize
 
 

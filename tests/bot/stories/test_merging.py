@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 
 from bot.models import Article
-from bot.stories.engine import LEXICAL_CONFIG, StoryEngine
+from bot.stories.engine import StoryEngine
+from bot.stories.engine_config import LEXICAL_CONFIG
 from bot.stories.events import NewDevelopment
 from bot.stories.state import dump_engine, load_engine
 from tests.bot.stories.test_engine import art, run

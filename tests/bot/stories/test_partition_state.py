@@ -10,7 +10,8 @@ from itertools import islice
 import msgpack
 import pytest
 
-from bot.stories.engine import LEXICAL_CONFIG, StoryEngine
+from bot.stories.engine import StoryEngine
+from bot.stories.engine_config import LEXICAL_CONFIG
 from bot.stories.partition_state import TrackedVocabulary, restore
 from bot.stories.state import dump_engine
 from tests.bot.stories.synthetic import synthetic_stream

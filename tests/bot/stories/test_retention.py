@@ -8,7 +8,8 @@ import dataclasses
 import pytest
 
 from bot.stories.clusters import DORMANT_STORY_TERMS
-from bot.stories.engine import LEXICAL_CONFIG, StoryEngine
+from bot.stories.engine import StoryEngine
+from bot.stories.engine_config import LEXICAL_CONFIG
 from bot.stories.state import dump_engine, load_engine
 from tests.bot.stories.test_engine import art, run
 
