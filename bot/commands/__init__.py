@@ -4,8 +4,9 @@ from bot.commands.access import AccessPolicy, Need, need_for
 from bot.commands.dispatch import command_for_button, handle, help_reply
 from bot.commands.grammar import parse
 from bot.commands.request import CommandError, CommandRequest, UsageError
-from bot.commands.services import CommandServices, StoryDetails, Timeline
+from bot.commands.services import CommandServices, StoryDetails
 from bot.commands.syntax import SPECS, Command
+from bot.views import Timeline
 
 __all__ = [
     "SPECS",

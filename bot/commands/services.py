@@ -9,15 +9,7 @@ from typing import Protocol
 
 from bot.messages import DevelopmentView
 from bot.models import Destination, Source, Story, Subscription, Topic
-
-
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    """The latest developments of a topic or a story, newest first, and how many there are in all."""
-
-    title: str
-    developments: tuple[DevelopmentView, ...]
-    total: int
+from bot.views import Timeline
 
 
 @dataclass(frozen=True, slots=True)

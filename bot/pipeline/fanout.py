@@ -19,8 +19,8 @@ from bot.messages.serial import message_to_json
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Article, Destination, Subscription, channel_key
 from bot.pipeline.polling import PollReport
+from bot.presentation import development_views_by_id
 from bot.store.db import Store, StoreConnection
-from bot.store.digests import development_views
 from bot.store.outbox import NewMessage, enqueue_alerts_counted
 from bot.store.subscriptions import mutes_for_stories, subscriptions_for_topic
 from bot.store.topics import topic_names
@@ -62,7 +62,7 @@ async def enqueue_alerts(conn: StoreConnection, events: Sequence[Event], *, now:
     # The engine knows whether the development started its story; the rows only suggest it.
     views = {
         dev_id: replace(view, story_is_new=story_is_new[dev_id])
-        for dev_id, view in (await development_views(conn, list(reached))).items()
+        for dev_id, view in (await development_views_by_id(conn, list(reached))).items()
     }
     subscribers: dict[str, list[Subscription]] = {}
     for topic_id in sorted(set(topic_of.values())):

@@ -11,18 +11,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot import presentation
 from bot.clock import Clock
-from bot.commands.services import StoryDetails, Timeline
+from bot.commands.services import StoryDetails
 from bot.config import Settings
 from bot.models import Destination, Source, Story, Subscription, Topic
-from bot.store import stories as story_queries
 from bot.store import subscriptions as subscription_store
 from bot.store import topics as topic_store
 from bot.store.cooldowns import claim_turn
 from bot.store.db import Store
 from bot.store.sources import list_source_statuses
 from bot.stories.query import QueryError, parse_query
-from bot.views import DevelopmentView
+from bot.views import DevelopmentView, Timeline
 
 log = logging.getLogger("storywatch.services")
 
@@ -113,27 +113,23 @@ class StoreCommandServices:
         return self._validate(query)
 
     async def search(self, words: str, limit: int) -> Sequence[DevelopmentView]:
-        return await story_queries.search_developments(self.store, words, limit)
+        return await presentation.search_developments(self.store, words, limit)
 
     async def topic_timeline(self, topic_id: str, limit: int) -> Timeline | None:
         topic = await topic_store.get_topic(self.store, topic_id)
         if topic is None:
             return None
-        found = await story_queries.topic_timeline(self.store, topic_id, limit)
-        return Timeline(topic.name or topic.id, found.developments, found.total)
+        return await presentation.topic_timeline(self.store, topic_id, limit, title=topic.name or topic.id)
 
     async def story_timeline(self, story_id: int, limit: int) -> Timeline | None:
-        found = await story_queries.story_timeline(self.store, story_id, limit)
-        if found is None:
-            return None
-        return Timeline(found.story.title, found.developments, found.total)
+        return await presentation.story_timeline(self.store, story_id, limit)
 
     async def get_story(self, story_id: int) -> Story | None:
-        return await story_queries.get_story(self.store, story_id)
+        return await presentation.get_story(self.store, story_id)
 
     async def story_details(self, story_id: int, limit: int) -> StoryDetails | None:
-        found = await story_queries.story_timeline(self.store, story_id, limit)
-        if found is None:
+        found = await presentation.story_timeline(self.store, story_id, limit)
+        if found is None or found.story is None:
             return None
         topic = await topic_store.get_topic(self.store, found.story.topic_id)
         topic_name = (topic.name or topic.id) if topic else found.story.topic_id

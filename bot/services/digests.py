@@ -10,8 +10,9 @@ from bot.messages import build_digest
 from bot.messages.routing import routed
 from bot.messages.serial import message_to_json
 from bot.models import Subscription
+from bot.presentation import developments_between
 from bot.store.db import StoreConnection
-from bot.store.digests import developments_between, last_digest_run
+from bot.store.digests import last_digest_run
 from bot.store.outbox import enqueue_message
 from bot.store.subscriptions import muted_stories
 from bot.store.topics import get_topic

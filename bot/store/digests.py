@@ -1,19 +1,16 @@
-"""Developments as messages show them, and the digest runs that make each digest go out once."""
+"""The digest runs that make each digest go out once."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import delete, select, update
 
-from bot.store import stories as story_queries
 from bot.store.db import Db, reading, writing
 from bot.store.schema import digest_runs
 from bot.store.sql import chunks, upsert_insert
-from bot.views import DevelopmentView
 
 DigestStatus = Literal["sent", "empty", "skipped"]
 
@@ -25,19 +22,6 @@ class DigestRun:
     due_at: datetime
     status: DigestStatus
     outbox_id: int | None
-
-
-async def development_views(db: Db, development_ids: Sequence[int]) -> dict[int, DevelopmentView]:
-    """The developments as messages show them, keyed by id (bot.store.stories builds the views)."""
-    return {view.development_id: view for view in await story_queries.development_views(db, development_ids)}
-
-
-async def developments_between(
-    db: Db, topic_id: str, *, since: datetime, until: datetime, muted: set[int] | None = None
-) -> list[DevelopmentView]:
-    """The topic's developments first seen in [since, until), leaving out muted stories."""
-    views = await story_queries.developments_since(db, topic_id, since, until)
-    return [view for view in views if view.story_id not in (muted or set())]
 
 
 async def claim_digest_run(

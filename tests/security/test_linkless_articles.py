@@ -25,10 +25,10 @@ from bot.ingest.fetch import Fetcher
 from bot.messages import build_alert, split_message
 from bot.models import Destination, Platform
 from bot.pipeline.polling import poll_due
+from bot.presentation import search_developments
 from bot.store import Store
 from bot.store.schema import articles
 from bot.store.sources import add_source
-from bot.store.stories import search_developments
 from tests.fakes.feed_server import FeedServer
 from tests.security import hostile_feeds as hostile
 

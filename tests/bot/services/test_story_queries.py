@@ -10,12 +10,7 @@ from typing import Any
 from sqlalchemy import event
 
 from bot.models import Article, Topic
-from bot.store import Store
-from bot.store.articles import save_articles
-from bot.store.schema import development_articles, developments, stories
-from bot.store.sources import add_source
-from bot.store.stories import (
-    MAX_LINKS,
+from bot.presentation import (
     development_views,
     developments_since,
     get_story,
@@ -23,6 +18,11 @@ from bot.store.stories import (
     story_timeline,
     topic_timeline,
 )
+from bot.store import Store
+from bot.store.articles import save_articles
+from bot.store.schema import development_articles, developments, stories
+from bot.store.sources import add_source
+from bot.store.stories import MAX_LINKS
 from bot.store.topics import add_topic
 
 T0 = datetime(2026, 3, 3, 5, 0, tzinfo=UTC)
