@@ -11,13 +11,11 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
 from bot.models import Article, Topic
-from bot.store.db import Db, writing
-from bot.store.schema import development_articles, developments, stories
-from bot.store.sql import upsert_insert
+from bot.store.db import Db
+from bot.store.engine_rows import ArticleLink, DevelopmentRow, StoryRow, write_engine_rows
 from bot.store.state import get_engine_state, put_engine_state
+from bot.stories.clusters import DevelopmentState, StoryState
 from bot.stories.embedding import Embedder
 from bot.stories.engine import StoryEngine
 from bot.stories.engine_config import EngineConfig
@@ -74,37 +72,7 @@ async def record(
     now: datetime,
 ) -> None:
     dirty_developments, dirty_stories = engine.take_dirty()
-    story_rows = []
-    for story in dirty_stories:
-        key_terms = sorted(story.centroid.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_KEY_TERMS]
-        story_rows.append(
-            {
-                "id": story.id,
-                "topic_id": story.topic_id,
-                "title": story.title,
-                "first_seen": _when(story.first_seen),
-                "last_seen": _when(story.last_seen),
-                "development_count": story.development_count,
-                "key_terms": [term for term, _ in key_terms if "_" not in term],
-            }
-        )
-    dev_rows = []
-    for dev in dirty_developments:
-        dev_rows.append(
-            {
-                "id": dev.id,
-                "topic_id": dev.topic_id,
-                "story_id": dev.story_id,
-                "headline": dev.headline,
-                "what_is_new": dev.what_is_new,
-                "first_seen": _when(dev.first_seen),
-                "last_seen": _when(dev.last_seen),
-                "article_count": dev.article_count,
-                "source_count": len(dev.sources),
-                "representative_article_id": dev.representative_article_id,
-            }
-        )
-    links = [
+    links: list[ArticleLink] = [
         {
             "development_id": a.development_id,
             "article_id": article.id,
@@ -115,25 +83,35 @@ async def record(
         if article.id is not None
         for a in decision.assignments
     ]
-    async with writing(db) as conn:
-        for table, rows in ((stories, story_rows), (developments, dev_rows)):
-            for row in rows:
-                stmt = upsert_insert(conn, table).values(**row)
-                update = {k: v for k, v in row.items() if k != "id"}
-                await conn.execute(stmt.on_conflict_do_update(index_elements=[table.c.id], set_=update))
-        if links:
-            known = {
-                (row[0], row[1])
-                for row in (
-                    await conn.execute(
-                        select(
-                            development_articles.c.development_id, development_articles.c.article_id
-                        ).where(development_articles.c.article_id.in_([link["article_id"] for link in links]))
-                    )
-                ).all()
-            }
-            fresh = [lk for lk in links if (lk["development_id"], lk["article_id"]) not in known]
-            if fresh:
-                await conn.execute(development_articles.insert(), fresh)
+    story_rows = [_story_row(story) for story in dirty_stories]
+    await write_engine_rows(db, story_rows, [_development_row(dev) for dev in dirty_developments], links)
     if blob is not None:
         await put_engine_state(db, STATE_KEY, blob, now=now)
+
+
+def _story_row(story: StoryState) -> StoryRow:
+    key_terms = sorted(story.centroid.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_KEY_TERMS]
+    return {
+        "id": story.id,
+        "topic_id": story.topic_id,
+        "title": story.title,
+        "first_seen": _when(story.first_seen),
+        "last_seen": _when(story.last_seen),
+        "development_count": story.development_count,
+        "key_terms": [term for term, _ in key_terms if "_" not in term],
+    }
+
+
+def _development_row(dev: DevelopmentState) -> DevelopmentRow:
+    return {
+        "id": dev.id,
+        "topic_id": dev.topic_id,
+        "story_id": dev.story_id,
+        "headline": dev.headline,
+        "what_is_new": dev.what_is_new,
+        "first_seen": _when(dev.first_seen),
+        "last_seen": _when(dev.last_seen),
+        "article_count": dev.article_count,
+        "source_count": len(dev.sources),
+        "representative_article_id": dev.representative_article_id,
+    }
