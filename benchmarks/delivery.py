@@ -50,7 +50,7 @@ from bot.store import Store, open_store  # noqa: E402
 from bot.store.outbox import count_messages  # noqa: E402
 from bot.store.schema import developments, stories, subscriptions  # noqa: E402
 from bot.store.topics import upsert_topic  # noqa: E402
-from bot.stories.events import NewDevelopment  # noqa: E402
+from bot.stories.events import DevelopmentEvent  # noqa: E402
 from jobs.delivery import Deliverer  # noqa: E402
 from tests.fakes.platform import FakePlatform, FakePlatformAdapter, InProcessAdapter  # noqa: E402
 
@@ -72,7 +72,7 @@ def _subscription(platform: str, channel: str, topic: str, now: datetime) -> dic
     }
 
 
-async def _seed(store: Store, args: argparse.Namespace, now: datetime) -> list[NewDevelopment]:
+async def _seed(store: Store, args: argparse.Namespace, now: datetime) -> list[DevelopmentEvent]:
     for t in range(args.topics):
         await upsert_topic(store, Topic(f"t{t}", f"Topic {t}", f"word{t}"), now=now)
     rows = [_subscription("slack", f"C{d:04d}", f"t{d % args.topics}", now) for d in range(args.destinations)]
@@ -87,7 +87,9 @@ async def _seed(store: Store, args: argparse.Namespace, now: datetime) -> list[N
             await conn.execute(
                 insert(developments).values(story_id=n, headline=f"Development {n}", source_count=3, **values)
             )
-            events.append(NewDevelopment(topic, n, n, True, f"Development {n}", "what is new", 3, None))
+            events.append(
+                DevelopmentEvent(topic, n, n, True, f"Development {n}", "what is new", 3, None, first=True)
+            )
     return events
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.models import Article
 from bot.stories.clusters import DevelopmentState, StoryState
-from bot.stories.events import DevelopmentGrew, Event, NewDevelopment, TopicAssignment
+from bot.stories.events import DevelopmentEvent, Event, TopicAssignment
 from bot.stories.index import TermIndex
 from bot.stories.merging import restory, take_in_early
 from bot.stories.novelty import what_is_new
@@ -64,8 +64,8 @@ class Assignment(Ranking):
         story.development_count += 1
         self._grow_story(story, vec, embedding, now)
         assignment = TopicAssignment(topic_id, dev.id, story.id, True, story_is_new, score)
-        return assignment, NewDevelopment(
-            topic_id, dev.id, story.id, story_is_new, dev.headline, dev.what_is_new, 1, article.id
+        return assignment, DevelopmentEvent(
+            topic_id, dev.id, story.id, story_is_new, dev.headline, dev.what_is_new, 1, article.id, first=True
         )
 
     def _join(
@@ -94,7 +94,7 @@ class Assignment(Ranking):
             restory(self, dev)
         grew = len(dev.sources) > known
         assignment = TopicAssignment(topic_id, dev.id, dev.story_id, False, False, score)
-        event: Event = DevelopmentGrew(
+        event: Event = DevelopmentEvent(
             topic_id,
             dev.id,
             dev.story_id,
@@ -103,6 +103,7 @@ class Assignment(Ranking):
             dev.what_is_new,
             len(dev.sources),
             article.id,
+            first=False,
         )
         return assignment, event if grew else None
 

@@ -14,7 +14,7 @@ from bot.models import Article, Topic
 from bot.stories.assignment import Assignment
 from bot.stories.embedding import Embedder
 from bot.stories.engine_config import LEXICAL_CONFIG, EngineConfig
-from bot.stories.events import Decision, Event, NewDevelopment, TopicAssignment
+from bot.stories.events import Decision, Event, TopicAssignment
 from bot.stories.leads import embedding_text
 from bot.stories.merging import merge_twins, restory
 from bot.stories.topics import IMPLICIT_TOPIC, MatchContext, TopicMatcher
@@ -52,7 +52,7 @@ class StoryEngine(Assignment):
                 for i, vector in zip(wanted, vectors, strict=True):
                     embeddings[i] = vector
         decisions = [self.process(a, e, t) for a, e, t in zip(articles, embeddings, texts, strict=True)]
-        created = [e.development_id for d in decisions for e in d.events if isinstance(e, NewDevelopment)]
+        created = [e.development_id for d in decisions for e in d.events if e.first]
         if len(created) > 1:
             merge_twins(self, created)
         for dev_id in sorted(set(created)):

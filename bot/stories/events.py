@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
-class NewDevelopment:
-    """The first article of a development: a new turn in a story (or the start of a new story)."""
+class DevelopmentEvent:
+    """A development began (`first`: its first article, a new turn of a story or the start of a new
+    story) or another outlet reported it (subscriptions waiting for N sources look here)."""
 
     topic_id: str
     development_id: int
@@ -17,23 +18,10 @@ class NewDevelopment:
     what_is_new: str
     source_count: int
     article_id: int | None
+    first: bool
 
 
-@dataclass(frozen=True, slots=True)
-class DevelopmentGrew:
-    """Another outlet reported a known development: subscriptions waiting for N sources look here."""
-
-    topic_id: str
-    development_id: int
-    story_id: int
-    story_is_new: bool
-    headline: str
-    what_is_new: str
-    source_count: int
-    article_id: int | None
-
-
-Event = NewDevelopment | DevelopmentGrew
+Event = DevelopmentEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from bot.store.sources import add_source
 from bot.store.subscriptions import mute_story, pause_subscriptions, upsert_subscription
 from bot.store.topics import upsert_topic
 from bot.stories.engine import StoryEngine
-from bot.stories.events import DevelopmentGrew, NewDevelopment
+from bot.stories.events import DevelopmentEvent
 from jobs.maintenance import MaintenanceSettings, run_maintenance
 from tests.jobs.helpers import sample_message
 
@@ -60,12 +60,12 @@ async def _development(store: Store, n: int, story: int, sources: int) -> None:
         )
 
 
-def _new(n: int, story: int, sources: int = 1) -> NewDevelopment:
-    return NewDevelopment("nk", n, story, False, f"Dev {n}", "what", sources, None)
+def _new(n: int, story: int, sources: int = 1) -> DevelopmentEvent:
+    return DevelopmentEvent("nk", n, story, False, f"Dev {n}", "what", sources, None, first=True)
 
 
-def _grew(n: int, story: int, sources: int) -> DevelopmentGrew:
-    return DevelopmentGrew("nk", n, story, False, f"Dev {n}", "what", sources, None)
+def _grew(n: int, story: int, sources: int) -> DevelopmentEvent:
+    return DevelopmentEvent("nk", n, story, False, f"Dev {n}", "what", sources, None, first=False)
 
 
 async def test_modes_min_sources_mutes_pauses_and_idempotency(store: Store) -> None:
@@ -109,7 +109,7 @@ async def test_new_story_caution_holds_a_story_s_first_development_until_its_own
     await upsert_subscription(store, Subscription(dest("cautious"), "nk", new_story_sources=2), now=NOW)
     await _development(store, 1, story=10, sources=1)
     await _development(store, 2, story=20, sources=1)
-    starts_story = NewDevelopment("nk", 1, 10, True, "Dev 1", "what", 1, None)
+    starts_story = DevelopmentEvent("nk", 1, 10, True, "Dev 1", "what", 1, None, first=True)
     async with store.write() as conn:
         await enqueue_alerts(conn, [starts_story, _new(2, 20)], now=NOW)
     sent = {(m.destination.channel, m.development_id) for m in await list_messages(store)}
@@ -117,7 +117,7 @@ async def test_new_story_caution_holds_a_story_s_first_development_until_its_own
     assert sent == {("eager", 1), ("eager", 2), ("cautious", 2)}
     async with store.write() as conn:
         await conn.execute(developments.update().where(developments.c.id == 1).values(source_count=2))
-        grown = DevelopmentGrew("nk", 1, 10, True, "Dev 1", "what", 2, None)
+        grown = DevelopmentEvent("nk", 1, 10, True, "Dev 1", "what", 2, None, first=False)
         await enqueue_alerts(conn, [grown], now=NOW)
     sent = {(m.destination.channel, m.development_id) for m in await list_messages(store)}
     assert ("cautious", 1) in sent and len(sent) == 4

@@ -8,7 +8,6 @@ import pytest
 
 from bot.models import Article, Topic
 from bot.stories.engine import StoryEngine
-from bot.stories.events import DevelopmentGrew, NewDevelopment
 from bot.stories.state import dump_engine, load_engine
 
 T0 = datetime(2024, 10, 18, 3, 0, tzinfo=UTC)
@@ -94,15 +93,15 @@ def test_events_carry_what_alerts_need() -> None:
     engine = StoryEngine()
     decisions = engine.process_batch([*STREAM[:2], art(9, 1.2, STREAM[1].title, STREAM[1].text, "outlet2")])
     first = decisions[0].events[0]
-    assert isinstance(first, NewDevelopment)
+    assert first.first
     assert first.source_count == 1 and first.story_is_new and first.headline == STREAM[0].title
     assert first.what_is_new
     grew = decisions[1].events[0]
-    assert isinstance(grew, DevelopmentGrew) and grew.source_count == 2
+    assert not grew.first and grew.source_count == 2
     assert decisions[2].events == (), "the same outlet again adds no source"
     engine.process_batch(STREAM[2:5])
     later = engine.process_batch(STREAM[5:6])[0].events[0]
-    assert isinstance(later, NewDevelopment) and not later.story_is_new
+    assert later.first and not later.story_is_new
     assert "Austin" in later.what_is_new or "confirm" in later.what_is_new.lower()
 
 

@@ -9,7 +9,6 @@ import pytest
 from bot.models import Article
 from bot.stories.engine import StoryEngine
 from bot.stories.engine_config import LEXICAL_CONFIG
-from bot.stories.events import NewDevelopment
 from bot.stories.state import dump_engine, load_engine
 from tests.bot.stories.test_engine import art, run
 
@@ -76,7 +75,7 @@ def test_twin_developments_of_one_poll_become_one_alert() -> None:
     first, second = (d.assignments[0].development_id for d in decisions)
     assert first != second
     # ...but the poll raises one alert, for the development that survives with both outlets.
-    events = [e for d in decisions for e in d.events if isinstance(e, NewDevelopment)]
+    events = [e for d in decisions for e in d.events if e.first]
     assert {e.development_id for e in events} == {first}
     assert engine.merged_into[second] == first
     assert set(engine.developments[first].sources) == {"Kyodo", "Reuters"}
@@ -91,7 +90,7 @@ def test_different_events_of_one_poll_stay_apart() -> None:
             art(2, 0.5, "Apple unveils new iPhone with bigger screen", source="Reuters"),
         ]
     )
-    events = [e for d in decisions for e in d.events if isinstance(e, NewDevelopment)]
+    events = [e for d in decisions for e in d.events if e.first]
     assert len({e.development_id for e in events}) == 2
 
 
