@@ -65,6 +65,7 @@ def test_the_contracts_hold(intact: subprocess.CompletedProcess[str]) -> None:
         ("jobs/pacing.py", "import adapters.console", "adapters and jobs stand on the core"),
         ("bot/store/topics.py", "import bot.services.commands", "the core's rooms, top to bottom"),
         ("bot/ports.py", "import bot.store.topics", "what an adapter is given"),
+        ("bot/stories/topics.py", "import bot.stories.engine", "the story engine's parts, top to bottom"),
     ],
 )
 def test_a_broken_arrow_fails_the_check(
