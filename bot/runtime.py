@@ -24,12 +24,12 @@ from bot.config import ROLES, ConfigError, Role, Secrets, Settings
 from bot.ingest.fetch import Fetcher
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Message, Platform, Subscription, Topic
+from bot.operations.workers import release_dead_leases, worker_id
 from bot.services import StoreCommandServices, TopicsChanged, digest_request_unwired
 from bot.services.config_sync import sync_config
 from bot.services.digest_now import queue_digests_now
 from bot.store import Store, open_store
 from bot.store.ports import adapter_ports
-from bot.workers import release_dead_leases, worker_id
 from jobs.liveness import Liveness
 from jobs.metrics import PrometheusMetrics
 from jobs.ops_server import OpsServer

@@ -23,9 +23,9 @@ from bot.config import ROLES, Role, Settings
 from bot.ingest.fetch import Fetcher
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Platform
+from bot.operations.workers import release_dead_leases, worker_id
 from bot.store.db import Store
 from bot.store.partitions import ensure_partitions, forget_worker, register_worker
-from bot.workers import release_dead_leases, worker_id
 from jobs.delivery import Deliverer, DeliverySettings
 from jobs.digests import run_due_digests
 from jobs.engine import EngineJob

@@ -25,6 +25,7 @@ from bot.config import DigestSettings, IngestSettings, Settings, load_settings
 from bot.demo.replay import ReplayServer, default_seeds_dir, start_replay_server
 from bot.ingest.fetch import Fetcher
 from bot.models import AlertMode, Destination, Platform, Subscription, Topic
+from bot.operations.workers import worker_id
 from bot.pipeline.poll_pass import poll_pass
 from bot.pipeline.polling import PollReport
 from bot.store import Store, open_store
@@ -33,7 +34,6 @@ from bot.store.sources import add_source, list_sources, restart_source
 from bot.store.subscriptions import list_subscriptions, upsert_subscription
 from bot.store.topics import list_topics, upsert_topic
 from bot.stories.embedding import load_embedder
-from bot.workers import worker_id
 from jobs.delivery import Deliverer
 from jobs.digests import run_due_digests
 from jobs.engine import EngineJob

@@ -1,7 +1,7 @@
 """Leases left by dead workers: cleared at once rather than waiting for them to run out.
 
-Which owners are dead is the caller's to say (bot.workers knows this host's processes); the store only
-finds the owners holding leases and frees those it is told are gone.
+Which owners are dead is the caller's to say (bot.operations.workers knows this host's processes); the
+store only finds the owners holding leases and frees those it is told are gone.
 """
 
 from __future__ import annotations

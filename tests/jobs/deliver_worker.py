@@ -15,8 +15,8 @@ import sys
 from bot.clock import SystemClock
 from bot.messages import Capabilities
 from bot.models import Platform
+from bot.operations.workers import release_dead_leases, worker_id
 from bot.store import open_store
-from bot.workers import release_dead_leases, worker_id
 from jobs.delivery import Deliverer, DeliverySettings
 from tests.fakes.platform import FakePlatformAdapter
 

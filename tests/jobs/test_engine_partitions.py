@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.config import EngineSettings, Settings, WorkerSettings
-from bot.lease_status import collect_leases, render_leases
 from bot.models import AlertMode, Article, Destination, Platform, Subscription, Topic
+from bot.operations.lease_status import collect_leases, render_leases
 from bot.pipeline.partition_engine import BatchResult
 from bot.store import Store
 from bot.store.articles import save_articles

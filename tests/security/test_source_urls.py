@@ -16,8 +16,8 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import ConfigError, IngestSettings, Settings, SourceSettings
 from bot.ingest.fetch import Fetcher, FetchError
+from bot.operations.sources import SourceError, add_source_checked, import_opml
 from bot.services.config_sync import sync_config
-from bot.sources import SourceError, add_source_checked, import_opml
 from bot.store import Store, open_store
 from bot.store.sources import list_sources
 from tests.fakes.feed_server import FeedServer

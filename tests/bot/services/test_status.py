@@ -9,7 +9,7 @@ from rich.console import Console
 
 from bot.clock import ManualClock
 from bot.models import AlertMode, Destination, Platform, Subscription, Topic
-from bot.status import collect_status, next_digest_at, render_status
+from bot.operations.status import collect_status, next_digest_at, render_status
 from bot.store import Store
 from bot.store.outbox import enqueue_message, mark_failed, mark_sent
 from bot.store.schema import digest_runs

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.models import Destination, Platform
+from bot.operations.workers import release_dead_leases
 from bot.store import Store
 from bot.store.engine_inbox import inbox_depth, pending, queue_for_engine, trim_inbox
 from bot.store.engine_journal import append_journal, load_state, write_snapshot
@@ -28,7 +29,6 @@ from bot.store.partitions import (
     register_worker,
     release_partitions,
 )
-from bot.workers import release_dead_leases
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import run_eval
+from bot.operations.evaluation import run_eval
 
 ITEMS = [
     (

@@ -17,9 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.clock import Clock
-from bot.lease_status import LeaseReport, collect_leases, render_leases
 from bot.messages.text import format_local, zone
 from bot.models import Subscription
+from bot.operations.lease_status import LeaseReport, collect_leases, render_leases
 from bot.store.db import Db, reading
 from bot.store.health import StoreFigures, store_figures
 from bot.store.overview import (
