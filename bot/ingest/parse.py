@@ -32,12 +32,18 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 )
 _DECLARED = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _PROLOGUE = re.compile(r"^\s*(<\?[^>]*\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
+# How much of a document sniffing reads, unless its prolog runs on past it.
+_HEAD_BYTES = 8192
 _HTML_ROOTS = frozenset({"html", "head", "body"})
 _ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")
 _MARKUP_DECL = re.compile(r"<!(--.*?--|\[CDATA\[.*?\]\]|[^\[>]*(\[.*?\]\s*)?)>|<\?.*?\?>", re.DOTALL)
 _DOCTYPE = re.compile(r"<!DOCTYPE[^\[>]*([\[>])")
 _SUBSET_END = re.compile(r"\]\s*>")
-_ENTITY_DECL = re.compile(r"<!ENTITY\s+(%\s*)?([\w.:-]+)\s+(.*?)>", re.DOTALL)
+# One part of an internal subset: a declaration (its quoted values whole), a comment, a PI, a %reference;.
+_SUBSET_PART = re.compile(
+    r"""\s+|<!--.*?-->|<\?.*?\?>|%[\w.:-]+;|<!(?:"[^"]*"|'[^']*'|[^"'>])*>""", re.DOTALL
+)
+_ENTITY_DECL = re.compile(r"<!ENTITY\s+(%\s*)?([\w.:-]+)\s+(.*)>", re.DOTALL)
 # feedparser keeps only entities whose value is one character reference or text without '&'.
 _SAFE_ENTITY_VALUE = re.compile(r"""^("(&#\w+;|[^&"%]*)"|'(&#\w+;|[^&'%]*)')\s*$""")
 
@@ -75,8 +81,12 @@ def _parse(data: bytes, url: str, headers: dict[str, str], max_entries: int) -> 
         root is None and re.match(r"<!doctype\s+html", start, re.IGNORECASE)
     ):
         raise FeedError("HTML page, not a feed", unsupported=True)
+    if root is None and len(data) > _HEAD_BYTES:
+        # A prolog longer than the head (padding, comments) can hide a DOCTYPE: read all of it.
+        start = _PROLOGUE.sub("", _head_text(data, len(data)), count=1)
+        root = _root_name(start)
     _refuse_unsafe_entities(start)
-    if _fast_path_allowed(data, content_type):
+    if _DOCTYPE.match(start) is None and _fast_path_allowed(data, content_type):
         parsed = parse_xml_fast(data, base_url, max_entries)
         if parsed is not None:
             return parsed
@@ -128,9 +138,9 @@ def _base_url(url: str, headers: Mapping[str, str]) -> str:
         return url
 
 
-def _head_text(data: bytes) -> str:
-    """The first few KB as text, good enough for sniffing whatever the encoding."""
-    chunk = data[:8192]
+def _head_text(data: bytes, size: int = _HEAD_BYTES) -> str:
+    """The first `size` bytes as text, good enough for sniffing whatever the encoding."""
+    chunk = data[:size]
     for bom, name in _BOMS:
         if chunk.startswith(bom):
             return chunk[len(bom) :].decode(name, errors="replace")
@@ -160,11 +170,25 @@ def _refuse_unsafe_entities(start: str) -> None:
     doctype = _DOCTYPE.match(start)
     if doctype is None or doctype.group(1) != "[":
         return
-    if not _SUBSET_END.search(start, doctype.end()):
-        raise FeedError("refused: DOCTYPE internal subset larger than 8 KB", kind="refused")
-    for match in _ENTITY_DECL.finditer(start, doctype.end()):
+    position, limit = doctype.end(), doctype.end() + _HEAD_BYTES
+    declarations = []
+    # Part by part, so a "]>" inside a comment or a value does not end the subset early.
+    while (part := _SUBSET_PART.match(start, position, limit)) is not None:
+        declarations.append(part.group())
+        position = part.end()
+    if not _SUBSET_END.match(start, position, limit):
+        raise FeedError(
+            "refused: a DOCTYPE internal subset that is malformed or larger than 8 KB", kind="refused"
+        )
+    for match in filter(None, map(_ENTITY_DECL.fullmatch, declarations)):
         parameter, name, value = match.groups()
-        if not parameter and not _SAFE_ENTITY_VALUE.match(value.strip()):
+        value = value.strip()
+        if parameter:
+            # External ones are never loaded; a literal one is read as declarations, so no markup in it.
+            unsafe = value[:1] in ("'", '"') and ("<" in value or not _SAFE_ENTITY_VALUE.match(value))
+        else:
+            unsafe = not _SAFE_ENTITY_VALUE.match(value)
+        if unsafe:
             raise FeedError(
                 f"refused: XML entity '{name}' would expand other entities or load external data",
                 kind="refused",
