@@ -508,6 +508,7 @@ async def bench_state(
         await put_engine_state(store, "story_engine", blob, now=T0)
         blob_times.append(time.perf_counter() - started)
     saves: dict[int, list[float]] = {256: [], 64: []}
+    encodes: dict[int, list[float]] = {256: [], 64: []}
     sizes: dict[int, list[int]] = {256: [], 64: []}
     seq = 0
     for size, times in saves.items():
@@ -516,9 +517,11 @@ async def bench_state(
             seq += 1
             started = time.perf_counter()
             delta = tracker.delta(engine)
+            encoded = time.perf_counter()
             async with store.write() as conn:
                 await append_journal(conn, 0, seq, delta, now=T0)
             times.append(time.perf_counter() - started)
+            encodes[size].append(encoded - started)
             sizes[size].append(len(delta))
             engine.take_dirty()
     await store.close()
@@ -535,6 +538,7 @@ async def bench_state(
         "whole_blob_mb": round(len(blob) / 1e6, 1),
         "journal_save_ms_256": round(per_batch * 1000, 2),
         "journal_save_ms_256_p90": round(sorted(saves[256])[int(len(saves[256]) * 0.9)] * 1000, 2),
+        "journal_encode_ms_256": round(statistics.median(encodes[256]) * 1000, 2),
         "journal_entry_kb_256": round(statistics.median(sizes[256]) / 1000, 1),
         "journal_save_ms_64": round(statistics.median(saves[64]) * 1000, 2),
         "journal_entry_kb_64": round(statistics.median(sizes[64]) / 1000, 1),
@@ -575,15 +579,20 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "topics": args.topics,
             "processes": processes,
         }
-        figures["poll"] = await bench_poll(server_url, args.feeds, processes, port.value)
-        one, two = figures["poll"].get("1"), figures["poll"].get("2")
-        if one and two:
-            figures["poll_speedup_2"] = round(two["feeds_per_s"] / one["feeds_per_s"], 2)
-        figures["engine"] = await bench_engine(
-            server_url, topic_list, stream, args.engine_articles, processes, args.model, args.partitions
-        )
-        figures["outbox"] = await bench_outbox(server_url, args.messages, args.channels, processes)
-        figures["state"] = await bench_state(server_url, topic_list, stream, args.history, args.model)
+        stages = args.stages.split(",")
+        if "poll" in stages:
+            figures["poll"] = await bench_poll(server_url, args.feeds, processes, port.value)
+            one, two = figures["poll"].get("1"), figures["poll"].get("2")
+            if one and two:
+                figures["poll_speedup_2"] = round(two["feeds_per_s"] / one["feeds_per_s"], 2)
+        if "engine" in stages:
+            figures["engine"] = await bench_engine(
+                server_url, topic_list, stream, args.engine_articles, processes, args.model, args.partitions
+            )
+        if "outbox" in stages:
+            figures["outbox"] = await bench_outbox(server_url, args.messages, args.channels, processes)
+        if "state" in stages:
+            figures["state"] = await bench_state(server_url, topic_list, stream, args.history, args.model)
     finally:
         feeder.terminate()
         if server is not None:
@@ -609,6 +618,9 @@ def main() -> None:
     parser.add_argument("--model", choices=["auto", "none", "wordllama"], default="auto")
     parser.add_argument(
         "--pg-url", help="a PostgreSQL server whose user may create databases (default: a throwaway one)"
+    )
+    parser.add_argument(
+        "--stages", default="poll,engine,outbox,state", help="which parts to run (default all), e.g. state"
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark runs")
     args = parser.parse_args()

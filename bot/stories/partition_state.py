@@ -2,15 +2,16 @@
 
 MessagePack, never pickle (the store is not trusted code): it packs the engine's many term weights and
 model vectors several times faster than JSON, exactly (floats as doubles, vectors as raw float32
-bytes). A `StateTracker` remembers what the last save covered, so a journal entry holds only the
-developments, stories, topic profiles and vocabulary terms the batch touched, and the ids it dropped.
-Nothing is compressed here: compressing costs more time than the bytes it saves would (PostgreSQL
-compresses large values on its own).
+bytes). A `StateTracker` remembers what the last save covered, so a journal entry holds only what the
+batch changed: new developments and stories whole; for the others and the topics, the keys their
+centroids, profiles and salience gained, changed or lost (tracking.TrackedDict), their members added and
+their scalars; the vocabulary terms the batch counted; the ids dropped. Nothing is compressed here:
+compressing costs more time than the bytes it saves would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgpack
@@ -21,41 +22,14 @@ from bot.stories.embedding import Embedder
 from bot.stories.engine import StoryEngine
 from bot.stories.engine_config import EngineConfig
 from bot.stories.index import Centroid
-from bot.stories.vectors import ArticleText, SparseVector, Vocabulary
+from bot.stories.tracking import TrackedDict, TrackedVocabulary, apply_patch, patch_of
+from bot.stories.vectors import Vocabulary
 
-FORMAT = 1
+# 2: developments, stories and topics may come as patches. Entries of format 1 (whole objects) still load.
+FORMAT = 2
+_READABLE = (1, 2)
 
-
-class TrackedVocabulary(Vocabulary):
-    """The vocabulary, noting which terms each article changed, so a save writes only those."""
-
-    def __init__(
-        self, n_docs: int = 0, df: dict[str, int] | None = None, case: dict[str, list[int]] | None = None
-    ):
-        super().__init__(n_docs, df if df is not None else {}, case if case is not None else {})
-        self.touched_df: set[str] = set()
-        self.touched_case: set[str] = set()
-        self.pruned = False
-
-    def observe(self, text: ArticleText) -> tuple[SparseVector, dict[str, float]]:
-        vec, raw = super().observe(text)
-        # The terms Vocabulary.observe counts: the raw weights (title, text, bigrams) and the slug's words.
-        touched = self.touched_df
-        touched.update(raw)
-        touched.update(tok.stem for tok in text.slug if tok.content)
-        self.touched_case.update(
-            tok.stem for part in (text.title, text.body) for tok in part if tok.evidence >= 0
-        )
-        return vec, raw
-
-    def prune(self) -> None:
-        super().prune()
-        self.pruned = True
-
-    def clear_marks(self) -> None:
-        self.touched_df.clear()
-        self.touched_case.clear()
-        self.pruned = False
+__all__ = ["FORMAT", "StateTracker", "TrackedVocabulary", "adopt_legacy", "restore"]
 
 
 def _dense_out(value: Any) -> bytes | None:
@@ -98,15 +72,25 @@ def _story_in(item: dict[str, Any], embedder: Embedder | None) -> StoryState:
     return story
 
 
-def _vocab_out(
-    vocab: Vocabulary, df_terms: Iterable[str], case_terms: Iterable[str], full: bool
-) -> dict[str, Any]:
-    df, case = vocab.df, vocab.case
+def _topic_out(state: Any) -> dict[str, Any]:
+    return {
+        "terms": dict(state.profile.terms),
+        "norm2": state.profile.norm2,
+        "n": state.accepted,
+        "dense": _dense_out(state.dense),
+    }
+
+
+def _vocab_out(vocab: Vocabulary, df_terms: Any, case_terms: Any, full: bool) -> dict[str, Any]:
+    if full:
+        return {"n": vocab.n_docs, "full": True, "df": vocab.df, "case": vocab.case}
+    # Looked up in C (map): a batch counts thousands of terms. A term pruned since is sent as None.
+    df_keys, case_keys = list(df_terms), list(case_terms)
     return {
         "n": vocab.n_docs,
-        "full": full,
-        "df": vocab.df if full else {t: df[t] for t in df_terms if t in df},
-        "case": vocab.case if full else {t: case[t] for t in case_terms if t in case},
+        "full": False,
+        "df": dict(zip(df_keys, map(vocab.df.get, df_keys), strict=True)),
+        "case": dict(zip(case_keys, map(vocab.case.get, case_keys), strict=True)),
     }
 
 
@@ -120,34 +104,131 @@ def _decode(data: bytes) -> dict[str, Any]:
         doc = msgpack.unpackb(data, raw=False, strict_map_key=False, unicode_errors="surrogatepass")
     except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
         raise ValueError(f"engine state: unreadable entry ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") not in _READABLE:
         raise ValueError(
             f"unknown engine state format {doc.get('format') if isinstance(doc, dict) else None!r}"
         )
     return doc
 
 
+def _members_patch(current: list[Any], saved: list[Any]) -> list[Any]:
+    """[how many of the saved members to drop from the front, the members appended since]."""
+    for drop in range(len(saved)):
+        kept = len(saved) - drop
+        if len(current) >= kept and all(a is b for a, b in zip(current[:kept], saved[drop:], strict=True)):
+            return [drop, current[kept:]]
+    return [len(saved), list(current)]
+
+
+class _Saved:
+    """What the last save recorded of one development, story or topic: the maps it tracks, and the objects
+    a change replaces rather than changes (members, the model vector)."""
+
+    __slots__ = ("dense", "members", "n", "salience", "terms", "words")
+
+    def __init__(
+        self,
+        terms: TrackedDict,
+        dense: Any,
+        *,
+        salience: TrackedDict | None = None,
+        words: TrackedDict | None = None,
+        members: list[Any] | None = None,
+        n: int = 0,
+    ) -> None:
+        self.terms, self.dense, self.salience, self.words = terms, dense, salience, words
+        self.members = members if members is not None else []
+        self.n = n
+
+
+def _dev_patch(dev: DevelopmentState, was: _Saved) -> dict[str, Any]:
+    names = sorted(dev.sources)
+    patch: dict[str, Any] = {
+        "id": dev.id,
+        "topic": dev.topic_id,
+        "story": dev.story_id,
+        "first": dev.first_seen,
+        "last": dev.last_seen,
+        "headline": dev.headline,
+        "rep": dev.representative_article_id,
+        "count": dev.article_count,
+        "what_is_new": dev.what_is_new,
+        "story_is_new": dev.story_is_new,
+        "sources": names,
+        "source_last": [dev.sources[name] for name in names],
+        "norm2": dev.centroid.norm2,
+        "centroid": patch_of(dev.centroid.terms, was.terms),
+        "salience": patch_of(dev.salience, was.salience),
+        "words": patch_of(dev.words, was.words),
+        "members": _members_patch(dev.members, was.members),
+    }
+    if dev.embedding is not was.dense:
+        patch["dense"] = _dense_out(dev.embedding)
+    return patch
+
+
+def _story_patch(story: StoryState, was: _Saved) -> dict[str, Any]:
+    patch: dict[str, Any] = {
+        "id": story.id,
+        "topic": story.topic_id,
+        "title": story.title,
+        "first": story.first_seen,
+        "last": story.last_seen,
+        "devs": story.development_count,
+        "norm2": story.centroid.norm2,
+        "centroid": patch_of(story.centroid.terms, was.terms),
+    }
+    if story.embedding is not was.dense:
+        patch["dense"] = _dense_out(story.embedding)
+    return patch
+
+
 class StateTracker:
     """What the last save of one partition's engine covered; `delta` writes what changed since."""
 
     def __init__(self) -> None:
-        self.devs: set[int] = set()
-        self.stories: dict[int, tuple[int, float]] = {}
+        # Owners (("d", id), ("s", id), ("t", topic id)) whose tracked maps were written since the last save.
+        self.changed: set[Any] = set()
+        self.devs: dict[int, _Saved] = {}
+        self.stories: dict[int, _Saved] = {}
         self.merged: dict[int, int] = {}
-        self.topics: dict[str, tuple[int, Any]] = {}
+        self.topics: dict[str, _Saved] = {}
+
+    def _tracked(self, data: dict[Any, Any], owner: Any) -> TrackedDict:
+        if isinstance(data, TrackedDict) and data.changed is self.changed and data.owner == owner:
+            data.clear_marks()
+            return data
+        return TrackedDict(data, owner, self.changed)
+
+    def _track_dev(self, dev: DevelopmentState) -> None:
+        owner = ("d", dev.id)
+        terms = dev.centroid.terms = self._tracked(dev.centroid.terms, owner)
+        salience = dev.salience = self._tracked(dev.salience, owner)
+        words = dev.words = self._tracked(dev.words, owner)
+        self.devs[dev.id] = _Saved(
+            terms, dev.embedding, salience=salience, words=words, members=list(dev.members)
+        )
+
+    def _track_story(self, story: StoryState) -> None:
+        terms = story.centroid.terms = self._tracked(story.centroid.terms, ("s", story.id))
+        self.stories[story.id] = _Saved(terms, story.embedding)
+
+    def _track_topic(self, tid: str, state: Any) -> None:
+        terms = state.profile.terms = self._tracked(state.profile.terms, ("t", tid))
+        self.topics[tid] = _Saved(terms, state.dense, n=state.accepted)
 
     def _remember(self, engine: StoryEngine) -> None:
-        self.devs = set(engine.developments)
-        self.stories = {s.id: (len(s.centroid.terms), s.centroid.norm2) for s in engine.stories.values()}
+        self.changed.clear()
+        self.devs, self.stories, self.topics = {}, {}, {}
+        for dev in engine.developments.values():
+            self._track_dev(dev)
+        for story in engine.stories.values():
+            self._track_story(story)
+        for tid, state in engine.matcher.states.items():
+            self._track_topic(tid, state)
         self.merged = dict(engine.merged_into)
-        self.topics = {tid: (s.accepted, s.dense) for tid, s in engine.matcher.states.items()}
         if isinstance(engine.vocab, TrackedVocabulary):
             engine.vocab.clear_marks()
-
-    def _topic_changed(self, tid: str, state: Any) -> bool:
-        # The model vector is replaced, never changed in place, when a topic learns: identity tells.
-        saved = self.topics.get(tid)
-        return saved is None or saved[0] != state.accepted or saved[1] is not state.dense
 
     def snapshot(self, engine: StoryEngine) -> bytes:
         """The whole engine (written when the journal outweighs the last one; read on every takeover)."""
@@ -169,26 +250,74 @@ class StateTracker:
             doc["vocab"] = _vocab_out(vocab, vocab.touched_df, vocab.touched_case, False)
         else:
             doc["vocab"] = _vocab_out(vocab, vocab.df, vocab.case, True)
-        stories = engine.stories
-        changed = set(engine.dirty_stories)
-        shapes = self.stories
-        for sid, story in stories.items():
-            # A story summarised once dormant changes without being marked dirty.
-            if sid not in changed and shapes.get(sid) != (len(story.centroid.terms), story.centroid.norm2):
-                changed.add(sid)
-        devs = engine.developments
-        doc["devs"] = [_dev_out(devs[i]) for i in sorted(engine.dirty_developments) if i in devs]
-        doc["stories"] = [_story_out(stories[i]) for i in sorted(changed) if i in stories]
-        doc["drop_devs"] = sorted(self.devs.difference(devs))
-        doc["drop_stories"] = sorted(set(shapes).difference(stories))
+        written: dict[str, set[Any]] = {"d": set(), "s": set(), "t": set()}
+        for kind, key in self.changed:
+            written[kind].add(key)
+        self._devs_delta(engine, doc, written["d"] | engine.dirty_developments.keys())
+        self._stories_delta(engine, doc, written["s"] | engine.dirty_stories.keys())
+        self._topics_delta(engine, doc)
         merged = engine.merged_into
-        doc["merged"] = [(k, v) for k, v in merged.items() if k not in self.merged]
+        doc["merged"] = [(k, v) for k, v in merged.items() if self.merged.get(k) != v]
         doc["unmerged"] = [k for k in self.merged if k not in merged]
-        doc["topics"] = {
-            tid: _topic_out(s) for tid, s in engine.matcher.states.items() if self._topic_changed(tid, s)
-        }
-        self._remember(engine)
+        self.merged = dict(merged)
+        self.changed.clear()
+        if isinstance(vocab, TrackedVocabulary):
+            vocab.clear_marks()
         return _encode(doc)
+
+    def _devs_delta(self, engine: StoryEngine, doc: dict[str, Any], changed: set[int]) -> None:
+        devs, saved = engine.developments, self.devs
+        gone = saved.keys() - devs.keys()
+        doc["drop_devs"] = sorted(gone)
+        for dev_id in gone:
+            del saved[dev_id]
+        full, patches = [], []
+        for dev_id in sorted((changed | (devs.keys() - saved.keys())) & devs.keys()):
+            dev, was = devs[dev_id], saved.get(dev_id)
+            if was is None:
+                full.append(_dev_out(dev))
+            else:
+                patches.append(_dev_patch(dev, was))
+            self._track_dev(dev)
+        doc["devs"], doc["dev_patches"] = full, patches
+
+    def _stories_delta(self, engine: StoryEngine, doc: dict[str, Any], changed: set[int]) -> None:
+        stories, saved = engine.stories, self.stories
+        gone = saved.keys() - stories.keys()
+        doc["drop_stories"] = sorted(gone)
+        for story_id in gone:
+            del saved[story_id]
+        full, patches = [], []
+        for story_id in sorted((changed | (stories.keys() - saved.keys())) & stories.keys()):
+            story, was = stories[story_id], saved.get(story_id)
+            if was is None:
+                full.append(_story_out(story))
+            else:
+                patches.append(_story_patch(story, was))
+            self._track_story(story)
+        doc["stories"], doc["story_patches"] = full, patches
+
+    def _topics_delta(self, engine: StoryEngine, doc: dict[str, Any]) -> None:
+        full, patches = {}, {}
+        for tid, state in engine.matcher.states.items():
+            was = self.topics.get(tid)
+            if was is None or state.profile.terms is not was.terms:
+                full[tid] = _topic_out(state)
+            elif (
+                was.terms.touched
+                or was.terms.deleted
+                or state.accepted != was.n
+                or state.dense is not was.dense
+            ):
+                patch = {"terms": patch_of(was.terms, was.terms), "norm2": state.profile.norm2}
+                patch["n"] = state.accepted
+                if state.dense is not was.dense:
+                    patch["dense"] = _dense_out(state.dense)
+                patches[tid] = patch
+            else:
+                continue
+            self._track_topic(tid, state)
+        doc["topics"], doc["topic_patches"] = full, patches
 
 
 def _header(engine: StoryEngine, kind: str) -> dict[str, Any]:
@@ -200,13 +329,16 @@ def _header(engine: StoryEngine, kind: str) -> dict[str, Any]:
     }
 
 
-def _topic_out(state: Any) -> dict[str, Any]:
-    return {
-        "terms": state.profile.terms,
-        "norm2": state.profile.norm2,
-        "n": state.accepted,
-        "dense": _dense_out(state.dense),
-    }
+def _patch_item(item: dict[str, Any], patch: dict[str, Any], maps: Sequence[str]) -> None:
+    """Apply a development's, story's or topic's patch to its stored item (the to_state layout)."""
+    for key, value in patch.items():
+        if key in maps:
+            item[key] = apply_patch(item[key], value)
+        elif key == "members":
+            drop, added = value
+            item["members"] = item["members"][drop:] + added
+        else:
+            item[key] = value
 
 
 class _Image:
@@ -228,8 +360,11 @@ class _Image:
             self.vocab.df.clear()
             self.vocab.case.clear()
         self.vocab.n_docs = int(vocab["n"])
-        self.vocab.df.update(vocab["df"])
-        self.vocab.case.update(vocab["case"])
+        for name, target in (("df", self.vocab.df), ("case", self.vocab.case)):
+            values: dict[str, Any] = vocab[name]
+            target.update(values)
+            for term in [t for t, v in values.items() if v is None]:
+                del target[term]
         if doc["kind"] == "snapshot":
             self.devs.clear()
             self.stories.clear()
@@ -240,10 +375,18 @@ class _Image:
             self.stories.pop(story_id, None)
         self.devs.update((item["id"], item) for item in doc["devs"])
         self.stories.update((item["id"], item) for item in doc["stories"])
+        for patch in doc.get("dev_patches", ()):
+            _patch_item(self.devs[patch["id"]], patch, ("centroid", "salience", "words"))
+        for patch in doc.get("story_patches", ()):
+            _patch_item(self.stories[patch["id"]], patch, ("centroid",))
         for key in doc.get("unmerged", ()):
             self.merged.pop(key, None)
         self.merged.update((int(k), int(v)) for k, v in doc["merged"])
         self.topics.update(doc["topics"])
+        for tid, patch in doc.get("topic_patches", {}).items():
+            # A topic with nothing stored yet is as a fresh engine has it.
+            item = self.topics.setdefault(tid, {"terms": {}, "norm2": 0.0, "n": 0, "dense": None})
+            _patch_item(item, patch, ("terms",))
 
 
 def restore(
