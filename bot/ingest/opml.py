@@ -22,6 +22,8 @@ from bot.models import Source
 
 # Characters XML 1.0 cannot carry at all; lxml refuses them, so they are dropped from titles.
 _XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Feeds one document may add: real lists hold a few thousand; 100,000 would be minutes of writes.
+MAX_FEEDS = 10_000
 _PARSER = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -95,6 +97,11 @@ def parse_opml(data: bytes, url_problem: Callable[[str], str | None] | None = No
         if url in seen:
             problems.append(f"{where}: {label} repeats {url[:200]}")
             continue
+        if len(feeds) == MAX_FEEDS:
+            problems.append(
+                f"{where}: stopped at {MAX_FEEDS:,} feeds; this outline and those after it were not imported"
+            )
+            break
         seen.add(url)
         html_url = attributes.get("htmlurl", "")
         # The site link is only shown, never fetched: drop it rather than show a spoofed host.
