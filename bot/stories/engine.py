@@ -68,7 +68,7 @@ class StoryEngine(Assignment):
             text = ArticleText.of(article.title, article.text, article.url)
         vec, salience = self.vocab.observe(text)
         self._expire(now)
-        self._look_at(article, vec, embedding)
+        self._look_at(article, vec, embedding, bool(text.body))
         if self.matcher.topics:
             topic_ids = self.matcher.match(article, text, vec, self._match_context())
         else:

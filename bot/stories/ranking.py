@@ -39,6 +39,7 @@ class Ranking(Lifecycle):
         # The current article: its vectors, and what topic matching and assignment both need of it.
         self._vec: SparseVector = {}
         self._article: Article | None = None
+        self._has_text = True
         self._embedding: Any = None
         self._dev_dots: dict[str, dict[int, float]] = {}
         self._story_dots: dict[str, dict[int, float]] = {}
@@ -46,9 +47,11 @@ class Ranking(Lifecycle):
         self._story_sims: dict[tuple[str, frozenset[str]], dict[int, float]] = {}
         self._story_links: dict[tuple[str, frozenset[str]], dict[int, float]] = {}
 
-    def _look_at(self, article: Article, vec: SparseVector, embedding: Any) -> None:
-        """The article to rank from now on: what was worked out for the last one no longer holds."""
+    def _look_at(self, article: Article, vec: SparseVector, embedding: Any, has_text: bool = True) -> None:
+        """The article to rank from now on (`has_text`: it has words beyond its headline): what was worked
+        out for the last one no longer holds."""
         self._vec = vec
+        self._has_text = has_text
         self._article = article
         self._embedding = embedding
         self._dev_dots.clear()
@@ -142,7 +145,8 @@ class Ranking(Lifecycle):
             return []
         # Stories matter only once there is a development to weigh them for.
         stories = self.story_similarities(topic_id, without)
-        best_story = max(stories.values(), default=0.0)
+        # A bare headline's few words make its story preference too thin to overrule the development it fits.
+        best_story = max(stories.values(), default=0.0) if self._has_text else 0.0
         dense = self._dev_rows.cosines([d.id for d in candidates], self.article_embedding())
         # Negated scores: the native tuple order is then best first, ties by id.
         order: list[tuple[float, int]] = []

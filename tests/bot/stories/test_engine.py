@@ -142,3 +142,23 @@ def test_restart_from_snapshot_changes_nothing(cut: int) -> None:
     head = run(first, STREAM[:cut])
     restored = load_engine(dump_engine(first))
     assert head + run(restored, STREAM[cut:]) == whole
+
+
+def test_a_bare_headline_joins_the_development_it_fits_whatever_story_its_words_lean_to() -> None:
+    # 'sales slump revealed in monthly figures' are a dormant McDonald's story's words; the headline is about
+    # the Chromecast development in progress. A headline alone is too thin to be vetoed by that lean.
+    stream = [
+        art(1, 0, "McDonald's sales fall as snow keeps diners at home", "McDonald's said sales fell."),
+        art(2, 1, "Snow hurts McDonald's sales in February", "McDonald's sales fell in February."),
+        art(3, 120, "McDonald's sales slump deepens, revealed in monthly figures", "Sales fell again."),
+        art(4, 200, "Google brings Chromecast to more countries within weeks", "Google will sell it abroad."),
+        art(5, 200.2, "Chromecast heads to UK and Australia, Google says", "The stick goes abroad."),
+        art(6, 200.4, "Google Chromecast coming to many more countries", "Google said the stick expands."),
+        art(7, 200.6, "Another hint Google Chromecast is coming to Australia", "Australia may get it."),
+        art(8, 201, "Chromecast sales slump revealed in monthly figures"),
+    ]
+    engine = StoryEngine()
+    decisions = [engine.process(a) for a in stream]
+    chromecast, headline = decisions[3].assignments[0], decisions[-1].assignments[0]
+    assert not decisions[-1].new_development
+    assert (headline.development_id, headline.story_id) == (chromecast.development_id, chromecast.story_id)
