@@ -18,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.chat import ChatAdapter
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.config import ROLES, Role, Settings
 from bot.ingest.fetch import Fetcher
 from bot.metrics import NO_METRICS, Metrics
@@ -34,6 +34,8 @@ from jobs.maintenance import MaintenanceSettings, run_maintenance
 from jobs.poll import PollJob
 
 log = logging.getLogger("storywatch.jobs")
+# APScheduler's triggers run on the system's clock, whatever clock the jobs are given.
+TRIGGER_CLOCK: Clock = SystemClock()
 # Less than the runtime's own bound, so jobs stop in order rather than being cut off from outside.
 DRAIN_TIMEOUT_S = 25.0
 
@@ -213,44 +215,10 @@ async def start_jobs(
         jobs.engine = EngineJob(
             store, clock, settings, owner=owner, on_alerts=jobs.nudge_delivery, metrics=metrics
         )
-
-    async def heartbeat() -> None:
-        await register_worker(store, owner, roles, now=clock.now())
-        # A worker of this host killed mid-work frees its leases here, before they run out.
-        await release_dead_leases(store)
-
-    await heartbeat()
-    now = _trigger_time()
-    add = scheduler.add_job
-    add(
-        jobs.guarded("heartbeat", heartbeat),
-        "interval",
-        seconds=cfg.heartbeat_every_s,
-        id="heartbeat",
-        next_run_time=now + timedelta(seconds=cfg.heartbeat_every_s),
-    )
-    liveness.expect("heartbeat", every_s=cfg.heartbeat_every_s)
+    now = await _start_heartbeat(jobs, store, clock, owner, roles, cfg)
     if deliverer is not None:
         _add_delivery_jobs(jobs, deliverer, store, clock, settings, cfg, now)
-    if jobs.poll is not None:
-        add(
-            jobs.guarded("poll", jobs.poll.run),
-            "interval",
-            seconds=cfg.poll_every_s,
-            id="poll",
-            next_run_time=now,
-        )
-        # A pass may take up to its lease; past that another worker may take over its sources.
-        liveness.expect("poll", every_s=cfg.poll_every_s, may_run_s=lease_s)
-    if jobs.engine is not None:
-        add(
-            jobs.guarded("engine", jobs.engine.run),
-            "interval",
-            seconds=cfg.engine_every_s,
-            id="engine",
-            next_run_time=now,
-        )
-        liveness.expect("engine", every_s=cfg.engine_every_s, may_run_s=lease_s)
+    _add_stage_jobs(jobs, cfg, lease_s, now)
     scheduler.start()
     liveness.scheduler_started()
     log.info(
@@ -264,10 +232,58 @@ async def start_jobs(
     return jobs
 
 
+async def _start_heartbeat(
+    jobs: Jobs, store: Store, clock: Clock, owner: str, roles: Sequence[Role], cfg: JobSettings
+) -> datetime:
+    """Every worker's job: say it is alive (registered now, then every few seconds). Returns the trigger
+    time the other jobs start from."""
+
+    async def heartbeat() -> None:
+        await register_worker(store, owner, roles, now=clock.now())
+        # A worker of this host killed mid-work frees its leases here, before they run out.
+        await release_dead_leases(store)
+
+    await heartbeat()
+    now = _trigger_time()
+    jobs.scheduler.add_job(
+        jobs.guarded("heartbeat", heartbeat),
+        "interval",
+        seconds=cfg.heartbeat_every_s,
+        id="heartbeat",
+        next_run_time=now + timedelta(seconds=cfg.heartbeat_every_s),
+    )
+    jobs.liveness.expect("heartbeat", every_s=cfg.heartbeat_every_s)
+    return now
+
+
+def _add_stage_jobs(jobs: Jobs, cfg: JobSettings, lease_s: float, now: datetime) -> None:
+    """The poll and engine roles' jobs, for those this worker has."""
+    add = jobs.scheduler.add_job
+    if jobs.poll is not None:
+        add(
+            jobs.guarded("poll", jobs.poll.run),
+            "interval",
+            seconds=cfg.poll_every_s,
+            id="poll",
+            next_run_time=now,
+        )
+        # A pass may take up to its lease; past that another worker may take over its sources.
+        jobs.liveness.expect("poll", every_s=cfg.poll_every_s, may_run_s=lease_s)
+    if jobs.engine is not None:
+        add(
+            jobs.guarded("engine", jobs.engine.run),
+            "interval",
+            seconds=cfg.engine_every_s,
+            id="engine",
+            next_run_time=now,
+        )
+        jobs.liveness.expect("engine", every_s=cfg.engine_every_s, may_run_s=lease_s)
+
+
 def _trigger_time() -> datetime:
     """Now for APScheduler's triggers, which fire on the wall clock whatever the injected clock says (a
     ManualClock's or a replay's time means nothing to them); the jobs themselves read the injected clock."""
-    return datetime.now(UTC)
+    return TRIGGER_CLOCK.now()
 
 
 def job_settings_from(settings: Settings) -> JobSettings:

@@ -8,7 +8,7 @@ in our store (multi-workspace). Destinations name the Slack team id as their wor
 from __future__ import annotations
 
 import logging
-import time
+from datetime import datetime
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -66,11 +66,12 @@ class SlackAdapter:
             bot_token=self._bot_token,
             oauth=oauth,
         )
-        self._managers = ChannelManagers()
+        self._clock = clock
+        self._managers = ChannelManagers(clock)
         self._poster = Poster(self._client_for, clock)
         self._session: aiohttp.ClientSession | None = None
         self._posting: dict[str, AsyncWebClient] = {}
-        self._tokens: dict[str, tuple[float, str]] = {}
+        self._tokens: dict[str, tuple[datetime, str]] = {}
         self._on_command: CommandHandler | None = None
         self.transport: Transport
         if settings.mode == "http":
@@ -155,13 +156,12 @@ class SlackAdapter:
 
     async def _workspace_token(self, workspace: str) -> str:
         cached = self._tokens.get(workspace)
-        # Monotonic time: a cache's age, not a time the product shows or stores (as ChannelManagers).
-        if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_S:
+        if cached is not None and (self._clock.now() - cached[0]).total_seconds() < TOKEN_CACHE_S:
             return cached[1]
         token = await self._installations.bot_token(self._client_id, workspace)
         if token is None:
             raise missing_workspace(workspace)
-        self._tokens[workspace] = (time.monotonic(), token)
+        self._tokens[workspace] = (self._clock.now(), token)
         return token
 
 

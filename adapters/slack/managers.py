@@ -17,9 +17,9 @@ Answers are cached for a few minutes: a command must not wait on two lookups eve
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.errors import error_code
+from bot.clock import Clock
 
 log = logging.getLogger("storywatch.adapters.slack")
 
@@ -44,11 +45,12 @@ class _Conversation:
 
 
 class ChannelManagers:
-    def __init__(self, cache_s: float = CACHE_S) -> None:
+    def __init__(self, clock: Clock, cache_s: float = CACHE_S) -> None:
+        self._clock = clock
         self._cache_s = cache_s
-        # Monotonic time: a cache's age, not a time the product shows or stores.
-        self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
-        self._conversations: dict[tuple[str, str], tuple[float, _Conversation]] = {}
+        # Each answer with when it was looked up.
+        self._admins: dict[tuple[str, str], tuple[datetime, bool]] = {}
+        self._conversations: dict[tuple[str, str], tuple[datetime, _Conversation]] = {}
 
     async def is_manager(self, client: AsyncWebClient, workspace: str, channel: str, user: str) -> bool:
         if not (workspace and channel and user):
@@ -64,24 +66,27 @@ class ChannelManagers:
     async def _is_workspace_admin(self, client: AsyncWebClient, workspace: str, user: str) -> bool:
         key = (workspace, user)
         cached = self._admins.get(key)
-        if cached is not None and time.monotonic() - cached[0] < self._cache_s:
+        if cached is not None and self._fresh(cached[0]):
             return cached[1]
         found, settled = await _lookup(client.users_info(user=user), "user")
         admin = found is not None and _admin_of(found, workspace)
         if settled:
-            _remember(self._admins, key, (time.monotonic(), admin))
+            _remember(self._admins, key, (self._clock.now(), admin))
         return admin
 
     async def _conversation(self, client: AsyncWebClient, workspace: str, channel: str) -> _Conversation:
         key = (workspace, channel)
         cached = self._conversations.get(key)
-        if cached is not None and time.monotonic() - cached[0] < self._cache_s:
+        if cached is not None and self._fresh(cached[0]):
             return cached[1]
         found, settled = await _lookup(client.conversations_info(channel=channel), "channel")
         conversation = _conversation_of(found) if found is not None else _Conversation()
         if settled:
-            _remember(self._conversations, key, (time.monotonic(), conversation))
+            _remember(self._conversations, key, (self._clock.now(), conversation))
         return conversation
+
+    def _fresh(self, looked_up: datetime) -> bool:
+        return (self._clock.now() - looked_up).total_seconds() < self._cache_s
 
 
 def _admin_of(user: Mapping[str, Any], workspace: str) -> bool:
