@@ -1,7 +1,7 @@
 """The digest job: each subscription's digest at its local time, once per period, caught up after downtime.
 
-A period is a local date in the subscription's time zone; it is due at `digest_at` on that date
-there (zoneinfo, so DST moves nothing but the UTC instant, and the host's zone plays no part). Only
+A period is a local date in the subscription's time zone, due at `digest_at` on that date there
+(bot.digest_schedule). Only
 the latest due period is considered: a bot down for days sends one digest, covering everything since
 the last one (or since the subscription began). A period due longer ago than `grace_hours` is
 recorded as skipped. Claiming the period (a digest_runs row), building the digest and queueing it
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import DigestSettings
+from bot.digest_schedule import latest_period
 from bot.models import Subscription
 from bot.services.digests import digest_since, queue_digest
 from bot.store.db import Store
@@ -37,39 +37,6 @@ class DigestOutcome:
     period: str
     status: str
     developments: int = 0
-
-
-def due_at(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The UTC instant of `at` on `day` in `zone` (a time skipped by DST falls just after the gap)."""
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
-
-
-def latest_period(subscription: Subscription, now: datetime) -> tuple[str, datetime] | None:
-    """The latest period due at or before `now`: (local date, due instant), or None for an unknown zone."""
-    try:
-        zone = ZoneInfo(subscription.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    today = now.astimezone(zone).date()
-    for day in (today, today - timedelta(days=1), today - timedelta(days=2)):
-        due = due_at(day, subscription.digest_at, zone)
-        if due <= now:
-            return day.isoformat(), due
-    return None
-
-
-def next_due(subscription: Subscription, now: datetime) -> datetime | None:
-    """The first due instant after `now` (for the scheduler's next wake-up)."""
-    try:
-        zone = ZoneInfo(subscription.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    today = now.astimezone(zone).date()
-    for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
-        due = due_at(day, subscription.digest_at, zone)
-        if due > now:
-            return due
-    return None
 
 
 async def run_due_digests(store: Store, clock: Clock, settings: DigestSettings) -> list[DigestOutcome]:

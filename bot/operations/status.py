@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from rich.console import RenderableType
@@ -17,7 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.clock import Clock
-from bot.messages.text import format_local, zone
+from bot.digest_schedule import next_digest_at
+from bot.messages.text import format_local
 from bot.models import Subscription
 from bot.operations.lease_status import LeaseReport, collect_leases, render_leases
 from bot.store.db import Db, reading
@@ -35,8 +36,6 @@ from bot.terminal import shown
 
 Health = Literal["ok", "new", "failing", "disabled"]
 OUTBOX_STATUSES = ("pending", "sent", "dead")
-# A digest run is recorded per local date (YYYY-MM-DD); days already run are skipped.
-_LOOKAHEAD_DAYS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,21 +93,6 @@ def source_health(status: SourceStatus) -> SourceHealth:
     return SourceHealth(
         source.id, source.url, source.title, health, reason, source.last_polled_at, source.next_poll_at
     )
-
-
-def next_digest_at(subscription: Subscription, now: datetime, done: frozenset[str] = frozenset()) -> datetime:
-    """The next time the subscription's local digest time comes round after `now`, skipping days in `done`."""
-    tz = zone(subscription.timezone)
-    day = now.astimezone(tz).date()
-    for offset in range(_LOOKAHEAD_DAYS + len(done)):
-        date = day + timedelta(days=offset)
-        # Wall time in the zone, so the digest follows daylight-saving changes.
-        local = datetime.combine(date, subscription.digest_at, tzinfo=tz)
-        at = local.astimezone(UTC)
-        if at > now and date.isoformat() not in done:
-            return at
-    later = day + timedelta(days=_LOOKAHEAD_DAYS + len(done))
-    return datetime.combine(later, subscription.digest_at, tzinfo=tz).astimezone(UTC)
 
 
 async def collect_status(db: Db, clock: Clock) -> StatusReport:
