@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.test_polling import rss
+from tests.bot.pipeline.test_polling import rss
 from tests.fakes.feed_server import FeedServer
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.ingest.feed import FeedError
 from bot.ingest.pool import ParsePool, parse_batch
-from tests.bot.test_polling import rss
+from tests.bot.pipeline.test_polling import rss
 
 FETCHED = datetime(2025, 9, 29, 8, 0, tzinfo=UTC)
 
