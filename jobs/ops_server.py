@@ -24,6 +24,8 @@ from jobs.liveness import Liveness
 from jobs.metrics import PrometheusMetrics
 
 log = logging.getLogger("storywatch.ops")
+# A connection gets this long for a request head (aiohttp's default is an hour): slow clients hold no sockets.
+IDLE_TIMEOUT_S = 30.0
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -54,7 +56,7 @@ class OpsServer:
         app = web.Application(middlewares=[self._only_allowed])
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=IDLE_TIMEOUT_S)
         await runner.setup()
         host, port = self.settings.host, self.settings.port
         try:

@@ -30,6 +30,10 @@ from bot.config import ConfigError
 log = logging.getLogger("storywatch.adapters.slack")
 
 CONNECT_TIMEOUT_S = 30.0
+# The Request URL is public: a connection gets this long for a request head (aiohttp's default is an
+# hour), and a request this long for its body, so slow clients cannot hold sockets open.
+IDLE_TIMEOUT_S = 30.0
+BODY_TIMEOUT_S = 10.0
 
 
 class Transport(Protocol):
@@ -122,7 +126,7 @@ class HttpTransport:
     async def start(self) -> None:
         served = self._app.web_app(path=self._path, port=self._port)
         served.middlewares.append(_refuse_unreadable)
-        runner = web.AppRunner(served, access_log=None)
+        runner = web.AppRunner(served, access_log=None, keepalive_timeout=IDLE_TIMEOUT_S)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
         try:
@@ -143,7 +147,13 @@ class HttpTransport:
 @web.middleware
 async def _refuse_unreadable(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A body bolt cannot even parse into a request (a JSON list, a string) is a 400 and one log line:
-    bolt reads the body before it checks the signature, so anyone could fill the log with tracebacks."""
+    bolt reads the body before it checks the signature, so anyone could fill the log with tracebacks.
+    The body is read here first, within BODY_TIMEOUT_S."""
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            await request.read()
+    except TimeoutError:
+        return web.Response(status=408, text="request timeout")
     try:
         return await handler(request)
     except web.HTTPException:
