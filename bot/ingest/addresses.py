@@ -126,6 +126,9 @@ def inet_aton(labels: list[str]) -> ipaddress.IPv4Address | None:
     for label in labels:
         if not _NUMBER.fullmatch(label):
             return None
+        # 12 significant digits exceed 32 bits in any base; int() refuses 4,300 decimal digits anyway.
+        if len(label.lstrip("0xX")) > 12:
+            return None
         if label[:2].lower() == "0x":
             numbers.append(int(label[2:] or "0", 16))
         elif len(label) > 1 and label[0] == "0":

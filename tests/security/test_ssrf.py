@@ -16,7 +16,7 @@ import yarl
 from bot.clock import ManualClock
 from bot.config import IngestSettings
 from bot.ingest.fetch import Fetcher, FetchError
-from bot.ingest.ssrf import SsrfGuard
+from bot.ingest.ssrf import Refused, SsrfGuard
 from tests.bot.ingest.conftest import FETCHED_AT
 from tests.fakes.feed_server import FeedServer
 from tests.security.socket_guard import SocketGuard, install_socket_guard
@@ -216,3 +216,14 @@ async def test_a_connect_to_an_address_the_guard_never_vetted_is_refused(
             await fetcher.fetch(f"http://127.0.0.2:{victim.port}/feed")
     assert caught.value.reason == "refused: 127.0.0.2 was not checked before connecting"
     assert (guard.attempts, victim.requests) == ([], [])
+
+
+@pytest.mark.parametrize("host", ["9" * 5_000, "1.2.3." + "9" * 5_000, "0" * 5_000 + "1", "0x" + "f" * 5_000])
+async def test_a_numeric_host_of_thousands_of_digits_is_refused_not_a_crash(host: str) -> None:
+    # yarl URLs skip the 2,048-character check on text; int() refuses over 4,300 digits with ValueError.
+    guard = SsrfGuard(IngestSettings())
+    with pytest.raises(Refused) as caught:
+        guard.vet_url(yarl.URL(f"http://{host}/feed"))
+    assert caught.value.reason.startswith("refused: ") and len(caught.value.reason) < 200
+    with pytest.raises(Refused):
+        await guard.resolve(host, 80)
