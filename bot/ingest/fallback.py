@@ -29,6 +29,8 @@ from bot.ingest.feed import (
     struct_to_datetime,
 )
 
+# feedparser spends ~50 µs in Python on each tag: 600,000 in 2 MB took 23 s. Real feeds hold under 30,000.
+MAX_FALLBACK_TAGS = 100_000
 _PLAIN_TYPES = frozenset({"text/plain", "text"})
 _ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 _CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
@@ -43,6 +45,11 @@ def parse_with_feedparser(
     Python, would otherwise spend a minute on a 100,000-item document.
     """
     data, capped = _cut_after_entries(data, max_entries)
+    if data.count(b"<") > MAX_FALLBACK_TAGS:
+        raise FeedError(
+            f"refused: more than {MAX_FALLBACK_TAGS:,} tags in a document that is not well-formed XML",
+            kind="refused",
+        )
     response_headers = {key.lower(): value for key, value in headers.items()}
     if base_url:
         response_headers["content-location"] = base_url

@@ -106,7 +106,7 @@ def _parse(data: bytes, url: str, headers: dict[str, str], max_entries: int) -> 
             name = f" (root element <{root}>)" if root else ""
             raise FeedError(f"XML, but not a supported feed{name}", unsupported=True) from None
         detail = _encoding_problem(data)
-        raise FeedError(f"{exc.reason}; {detail}" if detail else exc.reason) from None
+        raise FeedError(f"{exc.reason}; {detail}" if detail else exc.reason, kind=exc.kind) from None
     if parsed.warning.startswith("character encoding problem") and (detail := _encoding_problem(data)):
         return replace(parsed, warning=f"{detail} ({parsed.warning.split(': ', 1)[-1]})")
     return parsed
