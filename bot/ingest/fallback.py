@@ -47,7 +47,7 @@ def parse_with_feedparser(
     data, capped = _cut_after_entries(data, max_entries)
     if data.count(b"<") > MAX_FALLBACK_TAGS:
         raise FeedError(
-            f"refused: more than {MAX_FALLBACK_TAGS:,} tags in a document that is not well-formed XML",
+            f"refused: more than {MAX_FALLBACK_TAGS:,} tags in a feed that needs the lenient parser",
             kind="refused",
         )
     response_headers = {key.lower(): value for key, value in headers.items()}
