@@ -109,6 +109,33 @@ _GENERIC = frozenset(
 )
 
 
+# A date says when, not what: months and weekdays are no label ('June · Trump · summit'). 'March' and
+# 'May' are left out only when written as names (a protest march is a subject).
+_CALENDAR = frozenset(
+    stem(word)
+    for word in (
+        "january",
+        "february",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    )
+)
+_CALENDAR_WORDS = frozenset(stem(word) for word in ("march", "may"))
+
+
 @dataclass
 class _Evidence:
     """What the headlines say of one term: the developments that use it and how it is written."""
@@ -116,6 +143,8 @@ class _Evidence:
     developments: float = 0.0
     named: int = 0
     plain: int = 0
+    # Of `named`, the uses inside a name of several words ('Sea' of 'East Sea').
+    in_names: int = 0
     forms: Counter[str] = field(default_factory=Counter)
 
 
@@ -150,16 +179,18 @@ def story_label(
     if not evidence or total == 0.0:
         return ""
     for text in case_hints:
-        for token in tokenize(text):
+        tokens = tokenize(text)
+        for token, in_name in zip(tokens, _in_names(tokens), strict=True):
             if token.stem in evidence and not token.case_blind and token.alpha:
-                _count_case(evidence[token.stem], token)
+                _count_case(evidence[token.stem], token, in_name)
     spread = _Spread(story_frequency or {}, stories, frozenset(common))
     scores: dict[str, float] = {}
     for term, seen_in in evidence.items():
         score = _score(term.split("_"), seen_in.developments / total, evidence, spread)
         if score > 0.0:
             scores[term] = score
-    return SEPARATOR.join(_surface(term, evidence) for term in _pick(scores, max_terms))
+    chosen = _whole_names(_pick(scores, max_terms), scores, evidence)
+    return SEPARATOR.join(_surface(term, evidence) for term in chosen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +215,8 @@ def _score(parts: list[str], share: float, evidence: Mapping[str, _Evidence], sp
     weighed = [part for part in parts if part not in STOPWORDS]
     if share <= 0.0 or not weighed or any(part in _GENERIC for part in weighed):
         return 0.0
+    if any(p in _CALENDAR or (p in _CALENDAR_WORDS and _is_name(evidence[p])) for p in weighed):
+        return 0.0
     named = all(_is_name(evidence[part]) for part in weighed)
     if len(parts) > 1 and not named:
         return 0.0
@@ -199,13 +232,14 @@ def _terms(headline: str, evidence: dict[str, _Evidence]) -> set[str]:
     terms: set[str] = set()
     for phrase in _PHRASES.split(_ATTRIBUTION.sub("", headline)):
         run: list[str] = []
-        for token in tokenize(phrase):
+        tokens = tokenize(phrase)
+        for token, in_name in zip(tokens, _in_names(tokens), strict=True):
             # 'New' in 'New York' is a stopword but part of the name, when written so mid-sentence.
             joins = token.alpha and token.capital and not token.case_blind and len(token.folded) > 1
             if not joins and (not token.content or not token.alpha):
                 run = []
                 continue
-            _count_case(evidence[token.stem], token)
+            _count_case(evidence[token.stem], token, in_name)
             if token.content:
                 terms.add(token.stem)
             run = [*run, token.stem] if token.capital else []
@@ -218,7 +252,16 @@ def _terms(headline: str, evidence: dict[str, _Evidence]) -> set[str]:
     return terms
 
 
-def _count_case(seen: _Evidence, token: Token) -> None:
+def _in_names(tokens: list[Token]) -> list[bool]:
+    """Which tokens stand next to another capitalised word: parts of a name of several words."""
+    capital = [t.capital and t.alpha for t in tokens]
+    return [
+        capital[i] and ((i > 0 and capital[i - 1]) or (i + 1 < len(tokens) and capital[i + 1]))
+        for i in range(len(tokens))
+    ]
+
+
+def _count_case(seen: _Evidence, token: Token, in_name: bool = False) -> None:
     form = token.surface
     for suffix in ("'s", "’s"):
         form = form.removesuffix(suffix)
@@ -228,12 +271,19 @@ def _count_case(seen: _Evidence, token: Token) -> None:
         return
     if token.entity:
         seen.named += 1
+        seen.in_names += in_name
     else:
         seen.plain += 1
 
 
 def _is_name(seen: _Evidence) -> bool:
     return seen.named > seen.plain
+
+
+def _is_name_alone(seen: _Evidence) -> bool:
+    """A name by itself: a word also written plainly is one only if written as a name outside longer names
+    (the 'sea' of 'into the sea' and of 'East Sea' is no name alone)."""
+    return _is_name(seen) and (seen.plain == 0 or seen.named - seen.in_names > seen.plain)
 
 
 def _pick(scores: dict[str, float], max_terms: int) -> list[str]:
@@ -261,16 +311,40 @@ def _pick(scores: dict[str, float], max_terms: int) -> list[str]:
     return chosen
 
 
+def _whole_names(
+    chosen: list[str], scores: Mapping[str, float], evidence: Mapping[str, _Evidence]
+) -> list[str]:
+    """A chosen word that is a name only inside a longer one ('Sea' of 'East Sea') gives way to the best
+    such name not overlapping the other chosen terms (with none, it is shown as the plain word it is)."""
+    out = list(chosen)
+    for index, term in enumerate(chosen):
+        seen = evidence[term] if "_" not in term else None
+        if seen is None or not _is_name(seen) or _is_name_alone(seen):
+            continue
+        taken = {part for other in out if other != term for part in other.split("_")}
+        names = [
+            name
+            for name in scores
+            if term in name.split("_") and "_" in name and not taken & set(name.split("_"))
+        ]
+        if names:
+            out[index] = max(names, key=lambda name: (scores[name], name))
+    return out
+
+
 def _surface(term: str, evidence: Mapping[str, _Evidence]) -> str:
-    return " ".join(_word(evidence[part]) for part in term.split("_"))
+    parts = term.split("_")
+    return " ".join(_word(evidence[part], len(parts) == 1) for part in parts)
 
 
-def _word(seen: _Evidence) -> str:
+def _word(seen: _Evidence, alone: bool = False) -> str:
     """How the word is written: as a name when it is written as one mid-sentence, else in lower case."""
     form = seen.forms.most_common(1)[0][0] if seen.forms else ""
     if form.isupper() and len(form) > 1:
         return form
-    if _is_name(seen) or (seen.named == seen.plain == 0 and form[:1].isupper() and _looks_named(seen)):
+    if (_is_name_alone(seen) if alone else _is_name(seen)) or (
+        seen.named == seen.plain == 0 and form[:1].isupper() and _looks_named(seen)
+    ):
         return form[:1].upper() + form[1:]
     return form.lower()
 

@@ -89,3 +89,32 @@ def test_a_label_is_plain_words_whatever_the_headlines_hold() -> None:
     label = story_label(hostile)
     parts = [part.replace(" ", "").replace(".", "") for part in label.split(" · ")]
     assert label and all(part.isalnum() for part in parts), label
+
+
+def test_dates_are_no_label_but_a_protest_march_is_a_subject() -> None:
+    summit = [
+        ["Trump says June 12 summit with North Korea's Kim is back on"],
+        ["Trump and Kim meet at June summit in Singapore"],
+    ]
+    label = story_label(summit, **TOPIC)
+    assert "june" not in words(label) and "Trump" in label.split(" · ")
+    marches = [["Thousands march in Seoul against the deal"], ["Second march in Seoul draws thousands"]]
+    assert "march" in words(story_label(marches))
+
+
+def test_a_word_written_as_a_name_only_inside_a_longer_name_is_no_name_alone() -> None:
+    # 'Sea' is capitalised only in 'East Sea'; elsewhere it is 'the sea'. A bare 'Sea' names nothing.
+    launches = [
+        ["N. Korea fires ballistic missile toward East Sea: JCS"],
+        ["North Korea fires missile into the sea"],
+        ["North Korea fires missile from sea, Japan protests"],
+        ["N. Korea fires missile into East Sea: JCS"],
+        ["Missile falls into the sea off Japan"],
+    ]
+    hints = [
+        "The missile flew toward the East Sea.",
+        "It landed in the East Sea.",
+        "Another fell in the East Sea.",
+    ]
+    parts = story_label(launches, **TOPIC, case_hints=hints).split(" · ")
+    assert "Sea" not in parts and "missile" in parts
