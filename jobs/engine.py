@@ -110,6 +110,9 @@ class EngineJob:
         try:
             # Topics change at run time (subscribe creates them): the engine follows its partition's set.
             if engine is None or engine.topics != partition_topics(topics, partition, self.count):
+                if engine is not None:
+                    # Saved first: the batches decided so far are then not decided again with other topics.
+                    await engine.save(now=now)
                 engine = self.engines[partition] = await open_partition(
                     self.store,
                     partition,
@@ -148,7 +151,13 @@ class EngineJob:
         return results
 
     async def stop(self) -> None:
-        """Give the partitions back, so other workers take them over at once."""
+        """Save the partitions' state and give them back, so other workers take them over at once."""
+        for partition, engine in self.engines.items():
+            try:
+                await engine.save(now=self.clock.now())
+            except Exception as exc:
+                # The next holder decides the unsaved batches again: nothing is lost.
+                log.warning("engine partition=%d status=unsaved on stop: %s", partition, exc)
         self.engines.clear()
         released = await release_partitions(self.store, owner=self.owner)
         if released:

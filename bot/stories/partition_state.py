@@ -1,8 +1,6 @@
-"""One partition's engine state as bytes: a full snapshot, or the changes of one batch (a journal entry).
+"""One partition's engine state as bytes: a snapshot, or the changes since the last save (a journal entry).
 
-MessagePack, never pickle (the store is not trusted code): it packs the engine's many term weights and
-model vectors several times faster than JSON, exactly (floats as doubles, vectors as raw float32
-bytes). A `StateTracker` remembers what the last save covered, so a journal entry holds only what the
+A `StateTracker` remembers what the last save covered, so a journal entry holds only what the
 batch changed: new developments and stories whole; for the others and the topics, the keys their
 centroids, profiles and salience gained, changed or lost (tracking.TrackedDict), their members added and
 their scalars; the vocabulary terms the batch counted; the ids dropped. Nothing is compressed here:
@@ -14,101 +12,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import msgpack
-
 from bot.models import Topic
 from bot.stories.clusters import DevelopmentState, StoryState
 from bot.stories.embedding import Embedder
 from bot.stories.engine import StoryEngine
 from bot.stories.engine_config import EngineConfig
 from bot.stories.index import Centroid
-from bot.stories.tracking import TrackedDict, TrackedVocabulary, apply_patch, patch_of
-from bot.stories.vectors import Vocabulary
-
-# 2: developments, stories and topics may come as patches. Entries of format 1 (whole objects) still load.
-FORMAT = 2
-_READABLE = (1, 2)
+from bot.stories.state_image import (
+    FORMAT,
+    Image,
+    dense_in,
+    dense_out,
+    dev_in,
+    dev_out,
+    encode,
+    saved_topics,
+    story_in,
+    story_out,
+    topic_out,
+    vocab_out,
+)
+from bot.stories.tracking import TrackedDict, TrackedVocabulary, patch_of
 
 __all__ = ["FORMAT", "StateTracker", "TrackedVocabulary", "adopt_legacy", "restore"]
-
-
-def _dense_out(value: Any) -> bytes | None:
-    if value is None:
-        return None
-    import numpy as np
-
-    return bytes(np.asarray(value, dtype=np.float32).tobytes())
-
-
-def _dense_in(value: bytes | None, embedder: Embedder | None) -> Any:
-    if value is None or embedder is None:
-        return None
-    import numpy as np
-
-    return np.frombuffer(value, dtype=np.float32).copy()
-
-
-def _dev_out(dev: DevelopmentState) -> dict[str, Any]:
-    item = dev.to_state()
-    item["dense"] = _dense_out(dev.embedding)
-    return item
-
-
-def _dev_in(item: dict[str, Any], embedder: Embedder | None) -> DevelopmentState:
-    dev = DevelopmentState.from_state(item)
-    dev.embedding = _dense_in(item.get("dense"), embedder)
-    return dev
-
-
-def _story_out(story: StoryState) -> dict[str, Any]:
-    item = story.to_state()
-    item["dense"] = _dense_out(story.embedding)
-    return item
-
-
-def _story_in(item: dict[str, Any], embedder: Embedder | None) -> StoryState:
-    story = StoryState.from_state(item)
-    story.embedding = _dense_in(item.get("dense"), embedder)
-    return story
-
-
-def _topic_out(state: Any) -> dict[str, Any]:
-    return {
-        "terms": dict(state.profile.terms),
-        "norm2": state.profile.norm2,
-        "n": state.accepted,
-        "dense": _dense_out(state.dense),
-    }
-
-
-def _vocab_out(vocab: Vocabulary, df_terms: Any, case_terms: Any, full: bool) -> dict[str, Any]:
-    if full:
-        return {"n": vocab.n_docs, "full": True, "df": vocab.df, "case": vocab.case}
-    # Looked up in C (map): a batch counts thousands of terms. A term pruned since is sent as None.
-    df_keys, case_keys = list(df_terms), list(case_terms)
-    return {
-        "n": vocab.n_docs,
-        "full": False,
-        "df": dict(zip(df_keys, map(vocab.df.get, df_keys), strict=True)),
-        "case": dict(zip(case_keys, map(vocab.case.get, case_keys), strict=True)),
-    }
-
-
-def _encode(doc: dict[str, Any]) -> bytes:
-    packed: bytes = msgpack.packb(doc, use_bin_type=True, unicode_errors="surrogatepass")
-    return packed
-
-
-def _decode(data: bytes) -> dict[str, Any]:
-    try:
-        doc = msgpack.unpackb(data, raw=False, strict_map_key=False, unicode_errors="surrogatepass")
-    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
-        raise ValueError(f"engine state: unreadable entry ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") not in _READABLE:
-        raise ValueError(
-            f"unknown engine state format {doc.get('format') if isinstance(doc, dict) else None!r}"
-        )
-    return doc
 
 
 def _members_patch(current: list[Any], saved: list[Any]) -> list[Any]:
@@ -163,7 +89,7 @@ def _dev_patch(dev: DevelopmentState, was: _Saved) -> dict[str, Any]:
         "members": _members_patch(dev.members, was.members),
     }
     if dev.embedding is not was.dense:
-        patch["dense"] = _dense_out(dev.embedding)
+        patch["dense"] = dense_out(dev.embedding)
     return patch
 
 
@@ -179,7 +105,7 @@ def _story_patch(story: StoryState, was: _Saved) -> dict[str, Any]:
         "centroid": patch_of(story.centroid.terms, was.terms),
     }
     if story.embedding is not was.dense:
-        patch["dense"] = _dense_out(story.embedding)
+        patch["dense"] = dense_out(story.embedding)
     return patch
 
 
@@ -193,6 +119,18 @@ class StateTracker:
         self.stories: dict[int, _Saved] = {}
         self.merged: dict[int, int] = {}
         self.topics: dict[str, _Saved] = {}
+        # Developments and stories the batches since the last save marked dirty (the rows' writer clears
+        # the engine's own sets after every batch).
+        self.dirty_devs: set[int] = set()
+        self.dirty_stories: set[int] = set()
+        # Batches decided after the state stored last, as restore found them: (article ids, digest).
+        self.unsaved: list[tuple[list[int], str]] = []
+        self.decided_with: tuple[Topic, ...] = ()
+
+    def note(self, engine: StoryEngine) -> None:
+        """Remember what a batch marked dirty; call after each batch, before its rows are written."""
+        self.dirty_devs.update(engine.dirty_developments)
+        self.dirty_stories.update(engine.dirty_stories)
 
     def _tracked(self, data: dict[Any, Any], owner: Any) -> TrackedDict:
         if isinstance(data, TrackedDict) and data.changed is self.changed and data.owner == owner:
@@ -219,6 +157,8 @@ class StateTracker:
 
     def _remember(self, engine: StoryEngine) -> None:
         self.changed.clear()
+        self.dirty_devs.clear()
+        self.dirty_stories.clear()
         self.devs, self.stories, self.topics = {}, {}, {}
         for dev in engine.developments.values():
             self._track_dev(dev)
@@ -234,27 +174,30 @@ class StateTracker:
         """The whole engine (written when the journal outweighs the last one; read on every takeover)."""
         vocab = engine.vocab
         doc = _header(engine, "snapshot")
-        doc["vocab"] = _vocab_out(vocab, vocab.df, vocab.case, True)
-        doc["devs"] = [_dev_out(d) for _, d in sorted(engine.developments.items())]
-        doc["stories"] = [_story_out(s) for _, s in sorted(engine.stories.items())]
+        doc["vocab"] = vocab_out(vocab, vocab.df, vocab.case, True)
+        doc["devs"] = [dev_out(d) for _, d in sorted(engine.developments.items())]
+        doc["stories"] = [story_out(s) for _, s in sorted(engine.stories.items())]
         doc["merged"] = list(engine.merged_into.items())
-        doc["topics"] = {tid: _topic_out(s) for tid, s in engine.matcher.states.items()}
+        doc["topics"] = {tid: topic_out(s) for tid, s in engine.matcher.states.items()}
         self._remember(engine)
-        return _encode(doc)
+        return encode(doc)
 
     def delta(self, engine: StoryEngine) -> bytes:
         """What changed since the last save. Call before the rows are written: it reads the dirty sets."""
         vocab = engine.vocab
         doc = _header(engine, "delta")
         if isinstance(vocab, TrackedVocabulary) and not vocab.pruned:
-            doc["vocab"] = _vocab_out(vocab, vocab.touched_df, vocab.touched_case, False)
+            doc["vocab"] = vocab_out(vocab, vocab.touched_df, vocab.touched_case, False)
         else:
-            doc["vocab"] = _vocab_out(vocab, vocab.df, vocab.case, True)
+            doc["vocab"] = vocab_out(vocab, vocab.df, vocab.case, True)
         written: dict[str, set[Any]] = {"d": set(), "s": set(), "t": set()}
         for kind, key in self.changed:
             written[kind].add(key)
-        self._devs_delta(engine, doc, written["d"] | engine.dirty_developments.keys())
-        self._stories_delta(engine, doc, written["s"] | engine.dirty_stories.keys())
+        self.note(engine)
+        self._devs_delta(engine, doc, written["d"] | self.dirty_devs)
+        self._stories_delta(engine, doc, written["s"] | self.dirty_stories)
+        self.dirty_devs.clear()
+        self.dirty_stories.clear()
         self._topics_delta(engine, doc)
         merged = engine.merged_into
         doc["merged"] = [(k, v) for k, v in merged.items() if self.merged.get(k) != v]
@@ -263,7 +206,7 @@ class StateTracker:
         self.changed.clear()
         if isinstance(vocab, TrackedVocabulary):
             vocab.clear_marks()
-        return _encode(doc)
+        return encode(doc)
 
     def _devs_delta(self, engine: StoryEngine, doc: dict[str, Any], changed: set[int]) -> None:
         devs, saved = engine.developments, self.devs
@@ -275,7 +218,7 @@ class StateTracker:
         for dev_id in sorted((changed | (devs.keys() - saved.keys())) & devs.keys()):
             dev, was = devs[dev_id], saved.get(dev_id)
             if was is None:
-                full.append(_dev_out(dev))
+                full.append(dev_out(dev))
             else:
                 patches.append(_dev_patch(dev, was))
             self._track_dev(dev)
@@ -291,7 +234,7 @@ class StateTracker:
         for story_id in sorted((changed | (stories.keys() - saved.keys())) & stories.keys()):
             story, was = stories[story_id], saved.get(story_id)
             if was is None:
-                full.append(_story_out(story))
+                full.append(story_out(story))
             else:
                 patches.append(_story_patch(story, was))
             self._track_story(story)
@@ -302,7 +245,7 @@ class StateTracker:
         for tid, state in engine.matcher.states.items():
             was = self.topics.get(tid)
             if was is None or state.profile.terms is not was.terms:
-                full[tid] = _topic_out(state)
+                full[tid] = topic_out(state)
             elif (
                 was.terms.touched
                 or was.terms.deleted
@@ -312,12 +255,19 @@ class StateTracker:
                 patch = {"terms": patch_of(was.terms, was.terms), "norm2": state.profile.norm2}
                 patch["n"] = state.accepted
                 if state.dense is not was.dense:
-                    patch["dense"] = _dense_out(state.dense)
+                    patch["dense"] = dense_out(state.dense)
                 patches[tid] = patch
             else:
                 continue
             self._track_topic(tid, state)
         doc["topics"], doc["topic_patches"] = full, patches
+
+
+def batch_entry(article_ids: Sequence[int], digest: str) -> bytes:
+    """A journal entry for a batch decided without saving the state: its articles, in the order decided,
+    and a digest of the decisions, so a worker that loads the state saved before it can decide it again
+    and tell whether it decided the same."""
+    return encode({"format": FORMAT, "kind": "batch", "articles": list(article_ids), "digest": digest})
 
 
 def _header(engine: StoryEngine, kind: str) -> dict[str, Any]:
@@ -326,67 +276,11 @@ def _header(engine: StoryEngine, kind: str) -> dict[str, Any]:
         "kind": kind,
         "next_development_id": engine.next_development_id,
         "next_story_id": engine.next_story_id,
+        # The topics the engine decided with: the batches after this save are decided again with them.
+        "topic_defs": [
+            [t.id, t.name, t.query, list(t.sources), t.description] for t in engine.matcher.topics
+        ],
     }
-
-
-def _patch_item(item: dict[str, Any], patch: dict[str, Any], maps: Sequence[str]) -> None:
-    """Apply a development's, story's or topic's patch to its stored item (the to_state layout)."""
-    for key, value in patch.items():
-        if key in maps:
-            item[key] = apply_patch(item[key], value)
-        elif key == "members":
-            drop, added = value
-            item["members"] = item["members"][drop:] + added
-        else:
-            item[key] = value
-
-
-class _Image:
-    """The state being rebuilt from a snapshot and journal entries, before an engine adopts it."""
-
-    def __init__(self) -> None:
-        self.header: dict[str, Any] = {}
-        self.vocab = TrackedVocabulary()
-        self.devs: dict[int, dict[str, Any]] = {}
-        self.stories: dict[int, dict[str, Any]] = {}
-        self.merged: dict[int, int] = {}
-        self.topics: dict[str, dict[str, Any]] = {}
-
-    def apply(self, data: bytes) -> None:
-        doc = _decode(data)
-        self.header = doc
-        vocab = doc["vocab"]
-        if vocab["full"]:
-            self.vocab.df.clear()
-            self.vocab.case.clear()
-        self.vocab.n_docs = int(vocab["n"])
-        for name, target in (("df", self.vocab.df), ("case", self.vocab.case)):
-            values: dict[str, Any] = vocab[name]
-            target.update(values)
-            for term in [t for t, v in values.items() if v is None]:
-                del target[term]
-        if doc["kind"] == "snapshot":
-            self.devs.clear()
-            self.stories.clear()
-            self.merged.clear()
-        for dev_id in doc.get("drop_devs", ()):
-            self.devs.pop(dev_id, None)
-        for story_id in doc.get("drop_stories", ()):
-            self.stories.pop(story_id, None)
-        self.devs.update((item["id"], item) for item in doc["devs"])
-        self.stories.update((item["id"], item) for item in doc["stories"])
-        for patch in doc.get("dev_patches", ()):
-            _patch_item(self.devs[patch["id"]], patch, ("centroid", "salience", "words"))
-        for patch in doc.get("story_patches", ()):
-            _patch_item(self.stories[patch["id"]], patch, ("centroid",))
-        for key in doc.get("unmerged", ()):
-            self.merged.pop(key, None)
-        self.merged.update((int(k), int(v)) for k, v in doc["merged"])
-        self.topics.update(doc["topics"])
-        for tid, patch in doc.get("topic_patches", {}).items():
-            # A topic with nothing stored yet is as a fresh engine has it.
-            item = self.topics.setdefault(tid, {"terms": {}, "norm2": 0.0, "n": 0, "dense": None})
-            _patch_item(item, patch, ("terms",))
 
 
 def restore(
@@ -402,33 +296,40 @@ def restore(
     """The engine as the snapshot and the journal entries after it leave it, and a tracker that knows it.
 
     A fresh engine of partition `partition` (of `count`) numbers its developments and stories
-    partition + 1, partition + 1 + count, ...: unique across partitions.
+    partition + 1, partition + 1 + count, ...: unique across partitions. When batches were decided after
+    the last state saved, the engine has the topics it had then, to decide them again as they were
+    decided (`tracker.decided_with` says which it has).
     """
-    engine = StoryEngine(topics, config, embedder)
+    image = Image()
+    for data in ([snapshot] if snapshot is not None else []) + list(journal):
+        image.apply(data)
+    used = tuple(topics)
+    if image.unsaved and (saved := saved_topics(image.header)) is not None:
+        used = saved
+    engine = StoryEngine(used, config, embedder)
     engine.vocab = TrackedVocabulary()
     engine.id_step = count
     tracker = StateTracker()
-    if snapshot is None and not journal:
+    tracker.unsaved, tracker.decided_with = image.unsaved, used
+    if not image.header:
+        # Nothing saved yet (batch entries alone are decided again from a fresh engine).
         engine.next_development_id = engine.next_story_id = partition + 1
         tracker._remember(engine)
         return engine, tracker
-    image = _Image()
-    for data in ([snapshot] if snapshot is not None else []) + list(journal):
-        image.apply(data)
     engine.vocab = image.vocab
     engine.next_development_id = int(image.header["next_development_id"])
     engine.next_story_id = int(image.header["next_story_id"])
     engine.merged_into = dict(image.merged)
     for _, item in sorted(image.stories.items()):
-        engine.adopt_story(_story_in(item, embedder))
+        engine.adopt_story(story_in(item, embedder))
     for _, item in sorted(image.devs.items()):
-        engine.adopt_development(_dev_in(item, embedder))
+        engine.adopt_development(dev_in(item, embedder))
     for tid, item in image.topics.items():
         state = engine.matcher.states.get(tid)
         if state is not None:
             state.profile = Centroid(dict(item["terms"]), item["norm2"])
             state.accepted = int(item["n"])
-            state.dense = _dense_in(item.get("dense"), embedder)
+            state.dense = dense_in(item.get("dense"), embedder)
     tracker._remember(engine)
     return engine, tracker
 
