@@ -151,6 +151,8 @@ class MetricsSettings(_Section):
     allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
     # How long a probe or scrape waits for the database before calling it unreachable.
     store_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    # A job whose every run has raised for this long makes /healthz unhealthy.
+    failing_s: Annotated[float, Field(gt=0, le=86400)] = 600.0
 
     @field_validator("allow", mode="before")
     @classmethod

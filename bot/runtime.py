@@ -245,7 +245,7 @@ class Runtime:
                 {a.platform: a for a in self.adapters},
                 worker_id(),
                 metrics or NO_METRICS,
-                Liveness(),
+                Liveness(failing_s=settings.metrics.failing_s),
                 self.roles,
             )
             self._jobs = await self._start_jobs(context, self.hooks)

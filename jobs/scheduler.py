@@ -92,8 +92,11 @@ class Jobs:
             self.liveness.started(name)
             try:
                 await job()
-            except Exception:
+            except Exception as exc:
+                self.liveness.failed(name, type(exc).__name__)
                 log.exception("job=%s status=error", name)
+            else:
+                self.liveness.succeeded(name)
             finally:
                 self.liveness.finished(name)
                 if task is not None:

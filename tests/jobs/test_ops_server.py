@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 
 from bot.clock import ManualClock
@@ -18,6 +19,7 @@ from bot.store import Store, open_store
 from jobs.liveness import Liveness
 from jobs.metrics import PrometheusMetrics
 from jobs.ops_server import OpsServer
+from jobs.scheduler import Jobs
 from tests.fakes.feed_server import FeedServer
 from tests.jobs.ops_helpers import get, parse, value
 
@@ -178,3 +180,39 @@ def test_metrics_settings_default_off_on_loopback_and_read_from_the_environment(
     config.write_text('[metrics]\nallow = ["localhost"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"metrics\.allow: .*not an IP address or network: 'localhost'"):
         load_settings(config, env={})
+
+
+async def test_healthz_goes_unhealthy_when_every_run_of_a_job_fails_past_the_allowed_time(
+    sqlite_store: Store,
+) -> None:
+    ticks = Ticks()
+    liveness = Liveness(ticks, failing_s=500)
+    liveness.expect("poll", every_s=5, may_run_s=300)
+    liveness.scheduler_started()
+    jobs = Jobs(AsyncIOScheduler(), None, None, liveness)
+    outcome = {"fail": True}
+
+    async def poll() -> None:
+        if outcome["fail"]:
+            raise ConnectionResetError("feed text \\x1b[31m not echoed")
+
+    run = jobs.guarded("poll", poll)
+    server = await started(sqlite_store, liveness)
+    try:
+        answers = []
+        # It runs on time, but every run raises: alive for 500 s, then not.
+        for _ in range(2):
+            await run()
+            ticks.now += 300
+            answers.append(await get(server.port, "/healthz"))
+        # One run that ends well is enough.
+        outcome["fail"] = False
+        await run()
+        answers.append(await get(server.port, "/healthz"))
+    finally:
+        await server.stop()
+    assert [status for status, _ in answers] == [200, 503, 200]
+    assert (
+        "job poll: every run failed for 600 s (last: ConnectionResetError; runs every 5 s)" in answers[1][1]
+    )
+    assert "x1b" not in answers[1][1]
