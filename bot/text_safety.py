@@ -31,10 +31,13 @@ _FORMAT = (
     r"\ufeff\ufff9-\ufffb\ufffe\uffff\U0001d173-\U0001d17a"
 )
 _SURROGATES = r"\ud800-\udfff"
-# Tag characters spell subdivision flags after U+1F3F4 (🏴); anywhere else they are invisible text.
-_STRAY_TAGS = r"(?<![\U0001f3f4\U000e0000-\U000e007f])[\U000e0000-\U000e007f]+"
-_MULTILINE = re.compile(rf"{_SEQUENCES}|[\x00-\x08\x0b-\x1f\x7f-\x9f{_FORMAT}{_SURROGATES}]|{_STRAY_TAGS}")
-_ONE_LINE = re.compile(rf"{_SEQUENCES}|[\x00-\x1f\x7f-\x9f{_FORMAT}{_SURROGATES}]|{_STRAY_TAGS}")
+# Tag characters spell ASCII invisibly: kept only as a subdivision flag (🏴, 3-7 letters or digits, a
+# cancel tag), so no text hides after a 🏴.
+_TAGS = re.compile(
+    r"\U0001f3f4(?:[\U000e0030-\U000e0039\U000e0061-\U000e007a]{3,7}\U000e007f)?|[\U000e0000-\U000e007f]"
+)
+_MULTILINE = re.compile(rf"{_SEQUENCES}|[\x00-\x08\x0b-\x1f\x7f-\x9f{_FORMAT}{_SURROGATES}]")
+_ONE_LINE = re.compile(rf"{_SEQUENCES}|[\x00-\x1f\x7f-\x9f{_FORMAT}{_SURROGATES}]")
 # Any character cleaning may touch: text without one (nearly all text) is returned as it is, quickly.
 _SUSPECT_CHARS = rf"\x7f-\x9f{_FORMAT}{_SURROGATES}\u200c\u200d\u2028\u2029\U000e0000-\U000e007f"
 _SUSPECT_MULTILINE = re.compile(rf"[\x00-\x08\x0b-\x1f{_SUSPECT_CHARS}]")
@@ -42,6 +45,7 @@ _SUSPECT_ONE_LINE = re.compile(rf"[\x00-\x1f{_SUSPECT_CHARS}]")
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029]")
 _BREAKS_TO_SPACES = str.maketrans(dict.fromkeys("\r\n\t\u2028\u2029", " "))
 _JOINERS = re.compile(r"[\u200c\u200d]+")
+_HAS_TAG = re.compile(r"[\U000e0000-\U000e007f]")
 
 
 def clean_untrusted(text: str, *, multiline: bool = True) -> str:
@@ -56,7 +60,14 @@ def clean_untrusted(text: str, *, multiline: bool = True) -> str:
         text = _MULTILINE.sub("", _LINE_BREAKS.sub("\n", text))
     else:
         text = _ONE_LINE.sub("", text.translate(_BREAKS_TO_SPACES))
+    if _HAS_TAG.search(text):
+        text = _TAGS.sub(_flag_or_nothing, text)
     return _JOINERS.sub(_joiner, text) if "\u200c" in text or "\u200d" in text else text
+
+
+def _flag_or_nothing(match: re.Match[str]) -> str:
+    """A 🏴 with the subdivision tags after it kept; any other tag character removed."""
+    return match.group() if match.group().startswith("\U0001f3f4") else ""
 
 
 def _joiner(match: re.Match[str]) -> str:
