@@ -178,3 +178,17 @@ async def test_a_batch_decided_differently_when_decided_again_reuses_no_id(
     assert all(after[dev_id] == topic for dev_id, topic, *_ in devs if dev_id in after)
     created = set(after) - {dev_id for dev_id, *_ in devs}
     assert created and min(created) > started
+
+
+async def test_a_worker_that_stops_saves_so_the_next_decides_nothing_again(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    source_id = await _setup(store, _news()[0])
+    clock = ManualClock(T0)
+    a = EngineJob(store, clock, SETTINGS, owner="a")
+    await _until(store, clock, a, source_id, range(3))
+    await a.stop()
+    assert (await _entry_kinds(store))[-1] == "delta"
+    caplog.set_level(logging.INFO, logger="storywatch.engine")
+    await _until(store, clock, EngineJob(store, clock, SETTINGS, owner="b"), source_id, range(3, 4))
+    assert "replayed=0" in caplog.text and "replayed=3" not in caplog.text
