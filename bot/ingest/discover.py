@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.ingest.feed import FeedError
+from bot.ingest.normalise import first_tags
 from bot.ingest.urls import is_http_url
 
 FEED_TYPES = frozenset(
@@ -32,7 +33,7 @@ def discover_feeds(html: bytes | str, base_url: str) -> list[str]:
     Raises FeedError("no feed found at URL (an HTML page without a feed link)") when there are none.
     """
     text = html.decode("utf-8", errors="replace") if isinstance(html, bytes) else html
-    tree = LexborHTMLParser(text)
+    tree = LexborHTMLParser(first_tags(text))
     base = base_url
     base_node = tree.css_first("base[href]")
     if base_node is not None:

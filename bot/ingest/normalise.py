@@ -27,6 +27,7 @@ __all__ = [
     "clean_text",
     "clean_title",
     "decode_leftover_entities",
+    "first_tags",
     "fix_mojibake",
     "html_to_text",
     "is_http_url",
@@ -64,14 +65,18 @@ def html_to_text(html: str) -> str:
         return ""
     if not _MARKUP.search(html):
         return _collapse(html)
-    if (cut := _FIRST_TAGS.match(html)) is not None:
-        html = html[: cut.end() - 1]
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(first_tags(html))
     tree.strip_tags(_DROP_TAGS)
     for node in tree.css(_BLOCK_SELECTOR):
         node.insert_after("\n")
     root = tree.root
     return _collapse(root.text(separator="") if root is not None else "")
+
+
+def first_tags(html: str) -> str:
+    """`html` up to its MAX_TAGS-th tag: lexbor's tree builder is quadratic in nesting depth."""
+    cut = _FIRST_TAGS.match(html)
+    return html[: cut.end() - 1] if cut is not None else html
 
 
 def clean_title(title: str, limit: int = MAX_TITLE_CHARS) -> str:

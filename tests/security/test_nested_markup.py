@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.ingest.discover import discover_feeds
 from bot.ingest.normalise import MAX_TAGS, clean_text, clean_title, html_to_text
 
 
@@ -27,3 +28,10 @@ def test_a_long_real_post_keeps_its_text() -> None:
     post = "<article>" + paragraph * 3_000 + "</article>"
     text = clean_text(post)
     assert len(text) > 3_900 and text.startswith("Officials met again on Tuesday to talk.")
+
+
+def test_a_site_page_nested_deep_is_read_only_to_the_tag_cap() -> None:
+    # `sources add` parses the page a site serves to find its feed link; the link is in <head>.
+    head = '<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml"></head><body>'
+    page = head + "<div>" * 400_000 + '<link rel="alternate" type="application/rss+xml" href="/late.xml">'
+    assert discover_feeds(page, "https://site.example/") == ["https://site.example/feed.xml"]
